@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './ids.ts';
+export * from './canonical-json.ts';
+export * from './base64.ts';

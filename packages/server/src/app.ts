@@ -1,0 +1,78 @@
+/**
+ * Builds the HTTP app: logging with secrets redacted, body limits, CORS, rate limits, one error
+ * handler, then every API area. Routes stay thin; the services hold the logic.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Services } from './services/index.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { rateLimitError } from './http/rate-limits.ts';
+import type { App } from './http/types.ts';
+import { accountRoutes } from './api/client/account.ts';
+import { deviceRoutes } from './api/client/devices.ts';
+import { discoveryRoutes } from './api/client/discovery.ts';
+import { loginRoutes } from './api/client/login.ts';
+import { registerRoutes } from './api/client/register.ts';
+import { serverKeyRoutes } from './api/keys/server-key.ts';
+
+/** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
+function requestSummary(request: FastifyRequest) {
+  return { id: request.id, method: request.method, path: request.url.split('?')[0], address: request.ip };
+}
+
+export async function buildApp(services: Services): Promise<App> {
+  const { config } = services;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+      serializers: { req: requestSummary as never },
+    },
+    bodyLimit: config.maxJsonBodyBytes,
+    trustProxy: config.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Matrix ids contain ':' and '@'; keep paths as sent, decoded segment by segment by the router.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+
+  // Matrix clients send JSON, sometimes without a Content-Type; an empty body counts as {}.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, {});
+    parseJson(request, body as string, done);
+  });
+
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
+    maxAge: 86_400,
+  });
+  if (config.rateLimits) {
+    await app.register(rateLimit, { global: false, hook: 'preHandler', errorResponseBuilder: rateLimitError });
+  }
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    // Answers carry tokens and personal data: no cache may keep them.
+    if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+  });
+
+  discoveryRoutes(app, services);
+  registerRoutes(app, services);
+  loginRoutes(app, services);
+  accountRoutes(app, services);
+  deviceRoutes(app, services);
+  serverKeyRoutes(app, services);
+
+  return app;
+}

@@ -1,0 +1,190 @@
+/**
+ * Typed configuration: an optional YAML/JSON file plus CADUCEUS_* environment variables
+ * (environment wins), validated once at start-up with one clear message per bad value.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from 'typebox';
+import Value from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { isValidServerName } from '@caduceus/core';
+
+const Settings = Type.Object(
+  {
+    server_name: Type.String({ minLength: 1, description: 'The Matrix server name: the part after ":" in user ids. Cannot change once users exist.' }),
+    public_url: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'Where clients reach this server (advertised in /.well-known/matrix/client). Default: http://<bind>:<port>.' })),
+    bind: Type.String({ minLength: 1, description: 'Address to listen on.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Port to listen on (0 picks a free one).' }),
+    data_dir: Type.String({ minLength: 1, description: 'Folder for the embedded database, the signing key and (later) media.' }),
+    database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'A postgres:// URL selects PostgreSQL instead of the embedded SQLite database.' })),
+    registration: Type.Enum(['closed', 'token', 'open'], { description: 'closed: only administrators create accounts; token: registration tokens; open: anyone (development only).' }),
+    rate_limits: Type.Enum(['on', 'off'], { description: 'Rate limits on login, registration and sends.' }),
+    log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { description: 'Log verbosity.' }),
+    access_token_lifetime_ms: Type.Integer({ minimum: 0, description: 'Lifetime of access tokens issued with a refresh token; 0 = they do not expire.' }),
+    max_json_body_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, description: 'Largest accepted JSON request body.' }),
+    password_min_length: Type.Integer({ minimum: 8, maximum: 256, description: 'Shortest accepted password.' }),
+    password_require_digit: Type.Boolean({ description: 'Passwords must contain a digit.' }),
+    password_require_symbol: Type.Boolean({ description: 'Passwords must contain a symbol.' }),
+    password_require_mixed_case: Type.Boolean({ description: 'Passwords must contain upper- and lower-case letters.' }),
+    trust_proxy: Type.Boolean({ description: 'Take the client address from X-Forwarded-For (only behind a reverse proxy you control).' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Settings = Static<typeof Settings>;
+
+export const defaults: Settings = {
+  server_name: 'localhost',
+  bind: '127.0.0.1',
+  port: 8008,
+  data_dir: './data',
+  registration: 'closed',
+  rate_limits: 'on',
+  log_level: 'info',
+  access_token_lifetime_ms: 0,
+  max_json_body_bytes: 1024 * 1024,
+  password_min_length: 12,
+  password_require_digit: false,
+  password_require_symbol: false,
+  password_require_mixed_case: false,
+  trust_proxy: false,
+};
+
+export interface PasswordPolicy {
+  minLength: number;
+  requireDigit: boolean;
+  requireSymbol: boolean;
+  requireMixedCase: boolean;
+}
+
+/** The validated configuration the rest of the server reads. */
+export interface Config {
+  serverName: string;
+  publicUrl: string;
+  bind: string;
+  port: number;
+  dataDir: string;
+  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  registration: 'closed' | 'token' | 'open';
+  rateLimits: boolean;
+  logLevel: Settings['log_level'];
+  /** null: access tokens do not expire. */
+  accessTokenLifetimeMs: number | null;
+  maxJsonBodyBytes: number;
+  passwordPolicy: PasswordPolicy;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const envName = (key: string) => `CADUCEUS_${key.toUpperCase()}`;
+
+/** The settings table, for documentation and `caduceus config` output. */
+export function describeSettings(): { key: string; env: string; default: unknown; description: string }[] {
+  return Object.entries(Settings.properties).map(([key, schema]) => ({
+    key,
+    env: envName(key),
+    default: (defaults as Record<string, unknown>)[key],
+    description: (schema as { description?: string }).description ?? '',
+  }));
+}
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the configuration file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`the configuration file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`the configuration file ${path} must hold a mapping of settings`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(Settings.properties)) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Loads configuration: defaults < file (CADUCEUS_CONFIG, or ./caduceus.yaml when present) < environment.
+ * `overrides` (used by tests and the CLI) win over everything.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Settings> = {},
+  cwd: string = process.cwd(),
+): Config {
+  const filePath = env.CADUCEUS_CONFIG ?? (existsSync(resolve(cwd, 'caduceus.yaml')) ? 'caduceus.yaml' : undefined);
+  const file = filePath ? readFile(resolve(cwd, filePath)) : {};
+  const origin = (key: string) =>
+    key in overrides ? key : env[envName(key)] ? envName(key) : `${key} in ${filePath ?? 'the configuration file'}`;
+
+  const merged: Record<string, unknown> = { ...defaults, ...file, ...fromEnv(env), ...overrides };
+  // Friendly booleans and on/off for environment variables.
+  for (const [key, schema] of Object.entries(Settings.properties)) {
+    const v = merged[key];
+    if ((schema as { type?: string }).type === 'boolean' && typeof v === 'string') {
+      if (/^(true|on|yes|1)$/i.test(v)) merged[key] = true;
+      else if (/^(false|off|no|0)$/i.test(v)) merged[key] = false;
+    }
+  }
+  const converted = Value.Convert(Settings, merged) as Record<string, unknown>;
+
+  const problems: string[] = [];
+  for (const key of Object.keys(converted)) {
+    if (!(key in Settings.properties)) problems.push(`${key} in ${filePath}: unknown setting`);
+  }
+  const seen = new Set<string>();
+  for (const error of Value.Errors(Settings, converted)) {
+    const key = error.instancePath.replace(/^\//, '');
+    if (!key || seen.has(key)) continue;
+    seen.add(key);
+    const schema = (Settings.properties as Record<string, { enum?: string[]; description?: string }>)[key];
+    const allowed = schema?.enum ? `one of ${schema.enum.join(', ')}` : error.message;
+    problems.push(`${origin(key)}: must be ${allowed.replace(/^must (be )?/, '')} (got ${JSON.stringify(merged[key])})`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+
+  const s = converted as Settings;
+  if (!isValidServerName(s.server_name)) {
+    throw new ConfigError(`invalid configuration:\n  - ${origin('server_name')}: "${s.server_name}" is not a valid Matrix server name (a host name with an optional :port)`);
+  }
+  const displayHost = s.bind === '0.0.0.0' || s.bind === '::' ? 'localhost' : s.bind.includes(':') ? `[${s.bind}]` : s.bind;
+  return {
+    serverName: s.server_name,
+    publicUrl: (s.public_url ?? `http://${displayHost}:${s.port}`).replace(/\/+$/, ''),
+    bind: s.bind,
+    port: s.port,
+    dataDir: resolve(cwd, s.data_dir),
+    database: s.database_url
+      ? { kind: 'postgres', url: s.database_url }
+      : { kind: 'sqlite', path: resolve(cwd, s.data_dir, 'caduceus.sqlite') },
+    registration: s.registration,
+    rateLimits: s.rate_limits === 'on',
+    logLevel: s.log_level,
+    accessTokenLifetimeMs: s.access_token_lifetime_ms > 0 ? s.access_token_lifetime_ms : null,
+    maxJsonBodyBytes: s.max_json_body_bytes,
+    passwordPolicy: {
+      minLength: s.password_min_length,
+      requireDigit: s.password_require_digit,
+      requireSymbol: s.password_require_symbol,
+      requireMixedCase: s.password_require_mixed_case,
+    },
+    trustProxy: s.trust_proxy,
+  };
+}

@@ -1,0 +1,5 @@
+export { loadConfig, describeSettings, ConfigError, type Config, type Settings } from './config/config.ts';
+export { startServer, openServer, type RunningServer, type OpenedServer } from './server.ts';
+export { ManualClock, systemClock, type Clock } from './services/clock.ts';
+export type { Services } from './services/index.ts';
+export { verifyJsonSignature } from './crypto/signing-key.ts';

@@ -1,0 +1,59 @@
+/** Start-up in one place: open storage → migrate → load the signing key → build services and app → listen. */
+import type { Config } from './config/config.ts';
+import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
+import { buildApp } from './app.ts';
+import type { App } from './http/types.ts';
+import { systemClock, type Clock } from './services/clock.ts';
+import { createServices, type Services } from './services/index.ts';
+import { migrate, openDatabase } from './storage/database.ts';
+import { createStorage, type Storage } from './storage/index.ts';
+
+export interface OpenedServer {
+  config: Config;
+  storage: Storage;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Storage and services without HTTP: what the CLI uses for offline administration. */
+export async function openServer(config: Config, clock: Clock = systemClock): Promise<OpenedServer> {
+  const { db, engine, close } = openDatabase(config.database);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const storage = createStorage(db, engine, close);
+  const services = createServices(config, storage, clock, loadOrCreateSigningKey(config.dataDir));
+  return { config, storage, services, close: () => storage.close() };
+}
+
+export interface RunningServer extends OpenedServer {
+  app: App;
+  /** The base URL the server is listening on. */
+  url: string;
+}
+
+export async function startServer(config: Config, clock: Clock = systemClock): Promise<RunningServer> {
+  const opened = await openServer(config, clock);
+  const app = await buildApp(opened.services);
+  try {
+    await app.listen({ port: config.port, host: config.bind });
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.bind.includes(':') ? `[${config.bind}]` : config.bind;
+  return {
+    ...opened,
+    app,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    close: async () => {
+      await app.close();
+      await opened.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * User-interactive authentication (spec: Client-Server API, "User-Interactive Authentication API").
+ * An operation names its purpose and allowed flows; the client completes stages across requests
+ * within one session, and the operation proceeds once one flow is complete.
+ */
+import { MatrixError, UserInteractiveAuthRequired, parseUserId } from '@caduceus/core';
+import type { Storage } from '../storage/index.ts';
+import type { UiaSessionRecord } from '../storage/uia.ts';
+import type { Clock } from './clock.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { verifyPassword } from './passwords.ts';
+import { randomString } from './secrets.ts';
+
+export type Stage = 'm.login.dummy' | 'm.login.password' | 'm.login.registration_token';
+
+export interface UiaRequest {
+  /** What the session authorises, e.g. "register" or "delete_devices"; a session cannot be reused for another purpose. */
+  purpose: string;
+  /** The authenticated user, for operations on an existing account. */
+  userId?: string;
+  flows: Stage[][];
+  clientAddress: string;
+}
+
+export const UIA_SESSION_LIFETIME_MS = 15 * 60_000;
+
+type AuthDict = Record<string, unknown>;
+
+export class UiaService {
+  readonly #storage: Storage;
+  readonly #clock: Clock;
+  readonly #throttle: LoginThrottle;
+  readonly #serverName: string;
+
+  constructor(storage: Storage, clock: Clock, throttle: LoginThrottle, serverName: string) {
+    this.#storage = storage;
+    this.#clock = clock;
+    this.#throttle = throttle;
+    this.#serverName = serverName;
+  }
+
+  /**
+   * Checks the request's `auth` dictionary. Returns the completed session (whose `state` carries facts
+   * such as a validated registration token) or throws the 401 that asks for the next stage.
+   */
+  async authenticate(auth: unknown, request: UiaRequest): Promise<UiaSessionRecord> {
+    if (auth === undefined || auth === null) {
+      const session = await this.#newSession(request);
+      throw this.#challenge(request, session);
+    }
+    if (typeof auth !== 'object' || Array.isArray(auth)) throw new MatrixError('M_BAD_JSON', '"auth" must be an object');
+    const dict = auth as AuthDict;
+    const session = typeof dict.session === 'string' ? await this.#existingSession(dict.session, request) : await this.#newSession(request);
+
+    if (dict.type !== undefined) {
+      if (typeof dict.type !== 'string' || !request.flows.some((flow) => flow.includes(dict.type as Stage))) {
+        throw this.#challenge(request, session, new MatrixError('M_UNRECOGNIZED', `Authentication type ${String(dict.type)} is not offered here`, { status: 400 }));
+      }
+      const stage = dict.type as Stage;
+      const failure = await this.#runStage(stage, dict, request, session);
+      if (failure) throw this.#challenge(request, session, failure);
+      if (!session.completed.includes(stage)) session.completed.push(stage);
+      await this.#storage.uia.update(session.sessionId, session.completed, session.state);
+    }
+
+    if (request.flows.some((flow) => flow.every((stage) => session.completed.includes(stage)))) return session;
+    throw this.#challenge(request, session);
+  }
+
+  /** Forgets a session once the operation it authorised has succeeded. */
+  async finish(session: UiaSessionRecord): Promise<void> {
+    await this.#storage.uia.delete(session.sessionId);
+  }
+
+  async #newSession(request: UiaRequest): Promise<UiaSessionRecord> {
+    const now = this.#clock.now();
+    // Opportunistic clean-up keeps the table small without a scheduled job.
+    await this.#storage.uia.deleteOlderThan(now - UIA_SESSION_LIFETIME_MS);
+    const session: UiaSessionRecord = {
+      sessionId: randomString(24),
+      purpose: request.purpose,
+      userId: request.userId ?? null,
+      completed: [],
+      state: {},
+      createdTs: now,
+    };
+    await this.#storage.uia.create(session);
+    return session;
+  }
+
+  async #existingSession(sessionId: string, request: UiaRequest): Promise<UiaSessionRecord> {
+    const session = await this.#storage.uia.get(sessionId);
+    const expired = session && this.#clock.now() - session.createdTs > UIA_SESSION_LIFETIME_MS;
+    if (!session || expired || session.purpose !== request.purpose || session.userId !== (request.userId ?? null)) {
+      throw new MatrixError('M_INVALID_PARAM', 'Unknown or expired authentication session; start again without a session');
+    }
+    return session;
+  }
+
+  async #runStage(stage: Stage, dict: AuthDict, request: UiaRequest, session: UiaSessionRecord): Promise<MatrixError | undefined> {
+    switch (stage) {
+      case 'm.login.dummy':
+        return undefined;
+      case 'm.login.registration_token': {
+        const token = dict.token;
+        if (typeof token !== 'string' || token.length === 0 || token.length > 64) {
+          return new MatrixError('M_MISSING_PARAM', 'A registration token is required');
+        }
+        const record = await this.#storage.registrationTokens.get(token);
+        const now = this.#clock.now();
+        const valid =
+          record !== undefined &&
+          (record.expiryTs === null || record.expiryTs > now) &&
+          (record.usesAllowed === null || record.completed < record.usesAllowed);
+        if (!valid) return new MatrixError('M_FORBIDDEN', 'The registration token is not valid');
+        session.state.registrationToken = token;
+        return undefined;
+      }
+      case 'm.login.password':
+        return this.#checkPassword(dict, request);
+    }
+  }
+
+  async #checkPassword(dict: AuthDict, request: UiaRequest): Promise<MatrixError | undefined> {
+    if (!request.userId) return new MatrixError('M_FORBIDDEN', 'Password authentication needs a signed-in user');
+    const identifier = dict.identifier as { type?: unknown; user?: unknown } | undefined;
+    const named = identifier?.type === 'm.id.user' ? identifier.user : dict.user;
+    if (typeof named === 'string') {
+      const namedId = named.startsWith('@') ? named : `@${named.toLowerCase()}:${this.#serverName}`;
+      if (!parseUserId(namedId) || namedId !== request.userId) return new MatrixError('M_FORBIDDEN', 'Authentication must be for the signed-in user');
+    }
+    if (typeof dict.password !== 'string') return new MatrixError('M_MISSING_PARAM', 'A password is required');
+    this.#throttle.check(request.userId, request.clientAddress);
+    const user = await this.#storage.users.get(request.userId);
+    if (!(await verifyPassword(user?.passwordHash ?? null, dict.password))) {
+      this.#throttle.recordFailure(request.userId, request.clientAddress);
+      return new MatrixError('M_FORBIDDEN', 'Invalid password');
+    }
+    this.#throttle.recordSuccess(request.userId);
+    return undefined;
+  }
+
+  #challenge(request: UiaRequest, session: UiaSessionRecord, error?: MatrixError): Error {
+    // A throttled attempt is answered as such, not as another round of authentication.
+    if (error?.errcode === 'M_LIMIT_EXCEEDED') return error;
+    return new UserInteractiveAuthRequired({
+      ...(error ? { errcode: error.errcode, error: error.message } : {}),
+      flows: request.flows.map((stages) => ({ stages })),
+      params: {},
+      session: session.sessionId,
+      completed: session.completed,
+    });
+  }
+}

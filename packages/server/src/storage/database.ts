@@ -1,0 +1,65 @@
+/**
+ * Opens the configured database (embedded SQLite or PostgreSQL) behind one Kysely instance,
+ * and applies the numbered migrations.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
+import type { Config } from '../config/config.ts';
+import { migrations } from './migrations/index.ts';
+import { kyselySqliteDatabase } from './node-sqlite-dialect.ts';
+import type { Database } from './schema.ts';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+// PostgreSQL returns BIGINT as a string; all our BIGINTs (times in ms, stream positions) fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number.parseInt(value, 10));
+
+function openSqlite(path: string): OpenDatabase {
+  mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new DatabaseSync(path);
+  // WAL lets readers run beside the writer; synchronous=FULL makes every commit survive power loss,
+  // not only a killed process. secure_delete overwrites deleted content (retention, disposal).
+  sqlite.exec(`
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = FULL;
+    PRAGMA foreign_keys = ON;
+    PRAGMA busy_timeout = 5000;
+    PRAGMA secure_delete = ON;
+  `);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite) }) });
+  return { db, engine: 'sqlite', close: () => db.destroy() };
+}
+
+function openPostgres(url: string): OpenDatabase {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client that loses its connection must not crash the server; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, engine: 'postgres', close: () => db.destroy() };
+}
+
+export function openDatabase(database: Config['database']): OpenDatabase {
+  return database.kind === 'sqlite' ? openSqlite(database.path) : openPostgres(database.url);
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Applies pending migrations; several processes starting at once are serialised by Kysely's migration lock. */
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`);
+  }
+}

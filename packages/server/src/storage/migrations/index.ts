@@ -1,0 +1,10 @@
+/**
+ * Numbered, forward-only migrations, applied in order at start-up. Never edit a released one:
+ * add the next number instead. Data backfills go in their own migration, apart from schema changes.
+ */
+import type { Migration } from 'kysely/migration';
+import * as m001 from './001_accounts.ts';
+
+export const migrations: Record<string, Migration> = {
+  '001_accounts': m001,
+};

@@ -1,0 +1,115 @@
+/**
+ * Table shapes as Kysely sees them. Both engines store the same types: text, integers (booleans as 0/1,
+ * times as milliseconds since the epoch) and JSON as text, so one set of queries serves both.
+ */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  user_id: string;
+  localpart: string;
+  password_hash: string | null;
+  is_admin: number;
+  deactivated: number;
+  displayname: string | null;
+  avatar_url: string | null;
+  created_ts: number;
+}
+
+export interface DevicesTable {
+  user_id: string;
+  device_id: string;
+  display_name: string | null;
+  created_ts: number;
+  last_seen_ts: number | null;
+  last_seen_ip: string | null;
+  last_seen_user_agent: string | null;
+}
+
+export interface AccessTokensTable {
+  /** SHA-256 of the token: a stolen database yields no usable token. */
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_ts: number;
+  expires_ts: number | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_ts: number;
+  /** Set when exchanged; a second use of the same token means it leaked, and ends the session. */
+  used_ts: number | null;
+}
+
+export interface UiaSessionsTable {
+  session_id: string;
+  /** What the session authorises (e.g. "register", "delete_devices"), so it cannot be reused for another act. */
+  purpose: string;
+  user_id: string | null;
+  /** JSON array of completed stage types. */
+  completed: string;
+  /** JSON object of per-session facts (e.g. the validated registration token). */
+  state: string;
+  created_ts: number;
+}
+
+export interface RegistrationTokensTable {
+  token: string;
+  uses_allowed: number | null;
+  completed: number;
+  expiry_ts: number | null;
+  created_ts: number;
+  created_by: string | null;
+}
+
+export interface AccountDataTable {
+  user_id: string;
+  /** "" for global account data. */
+  room_id: string;
+  type: string;
+  content: string;
+  stream_id: number;
+}
+
+export interface FiltersTable {
+  user_id: string;
+  filter_id: string;
+  /** SHA-256 of the canonical filter, so a client re-uploading the same filter gets the same id. */
+  filter_hash: string;
+  filter_json: string;
+}
+
+export interface PushRulesTable {
+  user_id: string;
+  /** JSON: the user's own rules and their changes to the default rules. */
+  rules: string;
+  stream_id: number;
+}
+
+export interface StreamCountersTable {
+  name: string;
+  value: number;
+}
+
+export interface ServerSettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  devices: DevicesTable;
+  access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  uia_sessions: UiaSessionsTable;
+  registration_tokens: RegistrationTokensTable;
+  account_data: AccountDataTable;
+  filters: FiltersTable;
+  push_rules: PushRulesTable;
+  stream_counters: StreamCountersTable;
+  server_settings: ServerSettingsTable;
+}
+
+export type { Generated };
