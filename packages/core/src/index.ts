@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './ids.ts';
 export * from './canonical-json.ts';
 export * from './base64.ts';
+export * from './push-rules.ts';

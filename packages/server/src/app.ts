@@ -17,6 +17,10 @@ import { discoveryRoutes } from './api/client/discovery.ts';
 import { loginRoutes } from './api/client/login.ts';
 import { registerRoutes } from './api/client/register.ts';
 import { serverKeyRoutes } from './api/keys/server-key.ts';
+import { pushRuleRoutes } from './api/client/push-rules.ts';
+import { profileRoutes } from './api/client/profile.ts';
+import { accountDataRoutes } from './api/client/account-data.ts';
+import { filterRoutes } from './api/client/filters.ts';
 
 /** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
 function requestSummary(request: FastifyRequest) {
@@ -73,6 +77,10 @@ export async function buildApp(services: Services): Promise<App> {
   accountRoutes(app, services);
   deviceRoutes(app, services);
   serverKeyRoutes(app, services);
+  pushRuleRoutes(app, services);
+  profileRoutes(app, services);
+  accountDataRoutes(app, services);
+  filterRoutes(app, services);
 
   return app;
 }

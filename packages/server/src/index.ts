@@ -3,3 +3,4 @@ export { startServer, openServer, type RunningServer, type OpenedServer } from '
 export { ManualClock, systemClock, type Clock } from './services/clock.ts';
 export type { Services } from './services/index.ts';
 export { verifyJsonSignature } from './crypto/signing-key.ts';
+export { runServer } from './run.ts';

@@ -10,6 +10,17 @@ import { LoginThrottle } from './login-throttle.ts';
 import { RegistrationTokenService } from './registration-tokens.ts';
 import { SessionService } from './sessions.ts';
 import { UiaService } from './uia.ts';
+import { PushRuleService } from './push-rules.ts';
+import { ProfileService } from './profile.ts';
+import { AccountDataService } from './account-data.ts';
+import { FilterService } from './filters.ts';
+
+/** What every service may be given; each takes only the parts it needs. */
+export interface ServiceDeps {
+  config: Config;
+  storage: Storage;
+  clock: Clock;
+}
 
 export interface Services {
   config: Config;
@@ -21,9 +32,14 @@ export interface Services {
   login: LoginService;
   devices: DeviceService;
   registrationTokens: RegistrationTokenService;
+  pushRules: PushRuleService;
+  profile: ProfileService;
+  accountData: AccountDataService;
+  filters: FilterService;
 }
 
 export function createServices(config: Config, storage: Storage, clock: Clock, signingKey: SigningKey): Services {
+  const deps: ServiceDeps = { config, storage, clock };
   const throttle = new LoginThrottle(clock, config.rateLimits);
   const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs);
   const uia = new UiaService(storage, clock, throttle, config.serverName);
@@ -37,5 +53,9 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     login: new LoginService(storage, sessions, throttle, config.serverName),
     devices: new DeviceService(storage, sessions, uia),
     registrationTokens: new RegistrationTokenService(config, storage, clock),
+    pushRules: new PushRuleService(deps),
+    profile: new ProfileService(deps),
+    accountData: new AccountDataService(deps),
+    filters: new FilterService(deps),
   };
 }
