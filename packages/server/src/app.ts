@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from './services/index.ts';
 import { installErrorHandling } from './http/errors.ts';
+import { validatorCompiler } from './http/validation.ts';
 import { rateLimitError } from './http/rate-limits.ts';
 import type { App } from './http/types.ts';
 import { accountRoutes } from './api/client/account.ts';
@@ -27,13 +28,19 @@ function requestSummary(request: FastifyRequest) {
   return { id: request.id, method: request.method, path: request.url.split('?')[0], address: request.ip };
 }
 
-export async function buildApp(services: Services): Promise<App> {
+export interface AppOptions {
+  /** Where logs go (default: stdout); tests capture them to check nothing secret is written. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<App> {
   const { config } = services;
   const app = Fastify({
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
       serializers: { req: requestSummary as never },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: config.maxJsonBodyBytes,
     trustProxy: config.trustProxy,
@@ -43,11 +50,12 @@ export async function buildApp(services: Services): Promise<App> {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
 
   // Matrix clients send JSON, sometimes without a Content-Type; an empty body counts as {}.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, {});
     parseJson(request, body as string, done);

@@ -1,7 +1,7 @@
 /** Start-up in one place: open storage → migrate → load the signing key → build services and app → listen. */
 import type { Config } from './config/config.ts';
 import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type AppOptions } from './app.ts';
 import type { App } from './http/types.ts';
 import { systemClock, type Clock } from './services/clock.ts';
 import { createServices, type Services } from './services/index.ts';
@@ -35,9 +35,9 @@ export interface RunningServer extends OpenedServer {
   url: string;
 }
 
-export async function startServer(config: Config, clock: Clock = systemClock): Promise<RunningServer> {
+export async function startServer(config: Config, clock: Clock = systemClock, options: AppOptions = {}): Promise<RunningServer> {
   const opened = await openServer(config, clock);
-  const app = await buildApp(opened.services);
+  const app = await buildApp(opened.services, options);
   try {
     await app.listen({ port: config.port, host: config.bind });
   } catch (err) {
@@ -47,10 +47,13 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.bind.includes(':') ? `[${config.bind}]` : config.bind;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  // With port 0 the real port is known only now; a derived public URL must name it.
+  if (config.publicUrlDerived && config.port === 0) config.publicUrl = url;
   return {
     ...opened,
     app,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url,
     close: async () => {
       await app.close();
       await opened.close();

@@ -66,3 +66,14 @@ describe('discovery', () => {
     assert.equal(first.body.verify_keys[reloaded.keyId].key, reloaded.publicKeyBase64);
   });
 });
+
+test('with port 0 and no public_url, clients are pointed at the port actually bound', async () => {
+  const server = await startTestServer();
+  try {
+    const res = await server.api.get('/.well-known/matrix/client');
+    assert.equal(res.body['m.homeserver'].base_url, server.url);
+    assert.doesNotMatch(server.url, /:0$/);
+  } finally {
+    await server.close();
+  }
+});

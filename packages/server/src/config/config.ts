@@ -61,6 +61,8 @@ export interface PasswordPolicy {
 export interface Config {
   serverName: string;
   publicUrl: string;
+  /** True when public_url was not set and is derived from bind and port (then the bound port is used). */
+  publicUrlDerived: boolean;
   bind: string;
   port: number;
   dataDir: string;
@@ -168,6 +170,7 @@ export function loadConfig(
   return {
     serverName: s.server_name,
     publicUrl: (s.public_url ?? `http://${displayHost}:${s.port}`).replace(/\/+$/, ''),
+    publicUrlDerived: s.public_url === undefined,
     bind: s.bind,
     port: s.port,
     dataDir: resolve(cwd, s.data_dir),

@@ -105,18 +105,21 @@ export class SessionService {
   /** Exchanges a refresh token for new tokens. Each refresh token works once; reuse ends the session. */
   async refresh(refreshToken: string): Promise<NewSession> {
     const tokenHash = hashToken(refreshToken);
-    return this.#storage.transaction(async (stores) => {
+    const outcome = await this.#storage.transaction(async (stores) => {
       const record = await stores.sessions.findRefreshToken(tokenHash);
       if (!record) throw unknownToken(false, 'Unknown refresh token');
       const now = this.#clock.now();
-      if (!(await stores.sessions.markRefreshTokenUsed(tokenHash, now))) {
-        // A used refresh token presented again means it was copied: end the whole session.
-        await stores.sessions.deleteDevices(record.userId, [record.deviceId]);
-        throw unknownToken(false, 'Refresh token was already used; the session has been ended');
-      }
+      if (!(await stores.sessions.markRefreshTokenUsed(tokenHash, now))) return { reused: record, session: undefined };
       await stores.sessions.deleteAccessTokensOfDevice(record.userId, record.deviceId);
-      return this.#issueTokens(stores, record.userId, record.deviceId, true, now);
+      return { reused: undefined, session: await this.#issueTokens(stores, record.userId, record.deviceId, true, now) };
     });
+    if (outcome.reused) {
+      // A used refresh token presented again means it was copied: end the whole session. This runs
+      // after the transaction, so refusing the request does not roll the revocation back.
+      await this.endDevices(outcome.reused.userId, [outcome.reused.deviceId]);
+      throw unknownToken(false, 'Refresh token was already used; the session has been ended');
+    }
+    return outcome.session!;
   }
 
   /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on. */

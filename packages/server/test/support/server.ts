@@ -51,7 +51,7 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
   };
 }
 
-export async function startTestServer(settings: Partial<Settings> = {}): Promise<TestServer> {
+export async function startTestServer(settings: Partial<Settings> = {}, options: { logStream?: NodeJS.WritableStream } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'caduceus-test-'));
   const database = testDatabaseUrl && !settings.database_url ? await createTestDatabase(testDatabaseUrl) : undefined;
   const config = loadConfig(
@@ -69,7 +69,7 @@ export async function startTestServer(settings: Partial<Settings> = {}): Promise
     },
   );
   const clock = new ManualClock(Date.now());
-  const server = await startServer(config, clock);
+  const server = await startServer(config, clock, options);
   return {
     ...server,
     clock,

@@ -8,7 +8,7 @@ import type { NewSession } from '../../services/sessions.ts';
 import { DeviceIdField, DeviceNameField, PasswordField } from './fields.ts';
 
 export const RegisterBody = Type.Object({
-  username: Type.Optional(Type.String({ maxLength: 255 })),
+  username: Type.Optional(Type.String({ maxLength: 1024 })),
   password: Type.Optional(PasswordField),
   device_id: Type.Optional(DeviceIdField),
   initial_device_display_name: Type.Optional(DeviceNameField),
@@ -65,7 +65,7 @@ export function registerRoutes(app: App, services: Services) {
     '/_matrix/client/v3/register/available',
     {
       config: { rateLimit: limits.register },
-      schema: { querystring: Type.Object({ username: Type.String({ minLength: 1, maxLength: 255 }) }) },
+      schema: { querystring: Type.Object({ username: Type.String({ maxLength: 1024 }) }) },
     },
     async (request) => {
       await services.accounts.checkAvailable(request.query.username);
