@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from './services/index.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { installJsonBodyParser } from './http/json-body.ts';
 import { rateLimitError } from './http/rate-limits.ts';
 import type { App } from './http/types.ts';
 import { accountRoutes } from './api/client/account.ts';
@@ -53,13 +54,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
 
-  // Matrix clients send JSON, sometimes without a Content-Type; an empty body counts as {}.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (request, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') return done(null, {});
-    parseJson(request, body as string, done);
-  });
+  installJsonBodyParser(app);
 
   await app.register(cors, {
     origin: '*',

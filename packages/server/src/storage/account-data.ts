@@ -1,7 +1,7 @@
 /** Global and per-room account data (client-owned JSON documents). */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { nextStreamId } from './streams.ts';
+import { inTransaction, takeStreamPositions } from './streams.ts';
 
 export const GLOBAL_ROOM = '';
 
@@ -37,14 +37,16 @@ export class KyselyAccountDataStore implements AccountDataStore {
   }
 
   async put(userId: string, roomId: string, type: string, content: Record<string, unknown>) {
-    const streamId = await nextStreamId(this.#db, 'account_data');
     const json = JSON.stringify(content);
-    await this.#db
-      .insertInto('account_data')
-      .values({ user_id: userId, room_id: roomId, type, content: json, stream_id: streamId })
-      .onConflict((oc) => oc.columns(['user_id', 'room_id', 'type']).doUpdateSet({ content: json, stream_id: streamId }))
-      .execute();
-    return streamId;
+    return inTransaction(this.#db, async (trx) => {
+      const streamId = await takeStreamPositions(trx);
+      await trx
+        .insertInto('account_data')
+        .values({ user_id: userId, room_id: roomId, type, content: json, stream_id: streamId })
+        .onConflict((oc) => oc.columns(['user_id', 'room_id', 'type']).doUpdateSet({ content: json, stream_id: streamId }))
+        .execute();
+      return streamId;
+    });
   }
 
   async changedSince(userId: string, sinceStreamId: number) {

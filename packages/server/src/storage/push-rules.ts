@@ -1,7 +1,7 @@
 /** Each user's push-rule customisations, stored as one JSON document. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { nextStreamId } from './streams.ts';
+import { inTransaction, takeStreamPositions } from './streams.ts';
 
 export interface PushRulesStore {
   get(userId: string): Promise<unknown | undefined>;
@@ -21,13 +21,15 @@ export class KyselyPushRulesStore implements PushRulesStore {
 
   async put(userId: string, rules: unknown) {
     // Push rule changes reach clients through /sync account data, so they share its stream.
-    const streamId = await nextStreamId(this.#db, 'account_data');
     const json = JSON.stringify(rules);
-    await this.#db
-      .insertInto('push_rules')
-      .values({ user_id: userId, rules: json, stream_id: streamId })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ rules: json, stream_id: streamId }))
-      .execute();
-    return streamId;
+    return inTransaction(this.#db, async (trx) => {
+      const streamId = await takeStreamPositions(trx);
+      await trx
+        .insertInto('push_rules')
+        .values({ user_id: userId, rules: json, stream_id: streamId })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ rules: json, stream_id: streamId }))
+        .execute();
+      return streamId;
+    });
   }
 }

@@ -98,6 +98,76 @@ export interface ServerSettingsTable {
   value: string;
 }
 
+export interface RoomsTable {
+  room_id: string;
+  room_version: string;
+  creator: string;
+  created_ts: number;
+  is_public: number;
+}
+
+export interface EventsTable {
+  stream_ordering: number;
+  event_id: string;
+  room_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  origin_server_ts: number;
+  depth: number;
+  json: string;
+  unsigned: string;
+  redacted_by: string | null;
+  relates_to: string | null;
+  rel_type: string | null;
+}
+
+export interface CurrentStateTable {
+  room_id: string;
+  type: string;
+  state_key: string;
+  event_id: string;
+  stream_ordering: number;
+  membership: string | null;
+}
+
+export interface EventTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  event_id: string;
+  created_ts: number;
+}
+
+export interface RoomAliasesTable {
+  alias: string;
+  room_id: string;
+  creator: string;
+  created_ts: number;
+}
+
+export interface ReceiptsTable {
+  room_id: string;
+  receipt_type: string;
+  user_id: string;
+  thread_id: string;
+  event_id: string;
+  event_stream: number;
+  ts: number;
+  stream_id: number;
+}
+
+export interface TypingTable {
+  room_id: string;
+  user_id: string;
+  expires_ts: number;
+}
+
+export interface TypingChangesTable {
+  stream_id: number;
+  room_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -110,6 +180,14 @@ export interface Database {
   push_rules: PushRulesTable;
   stream_counters: StreamCountersTable;
   server_settings: ServerSettingsTable;
+  rooms: RoomsTable;
+  events: EventsTable;
+  current_state: CurrentStateTable;
+  event_txns: EventTxnsTable;
+  room_aliases: RoomAliasesTable;
+  receipts: ReceiptsTable;
+  typing: TypingTable;
+  typing_changes: TypingChangesTable;
 }
 
 export type { Generated };

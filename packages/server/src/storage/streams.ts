@@ -1,22 +1,35 @@
 /**
- * Named monotonic counters (stream positions), shared by every server process on the database.
- * /sync uses them to tell what changed since a client's last position.
+ * The global stream: one monotonic position shared by every server process on the database and by
+ * every kind of change a client learns about through /sync (events, account data, receipts, typing…),
+ * so a sync token is a single number.
+ *
+ * Ordering guarantee: a position is taken by updating the counter row inside the writer's
+ * transaction, and that row stays locked until the transaction commits. So writers are serialised,
+ * positions commit in order, and a reader that sees the counter at N can see every row up to N.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
-export async function nextStreamId(db: Kysely<Database>, name: string): Promise<number> {
-  // Insert-or-increment in one statement; the row lock orders concurrent writers.
+export const MAIN_STREAM = 'main';
+
+/** Takes the next `count` positions (call inside a transaction); returns the first one. */
+export async function takeStreamPositions(db: Kysely<Database>, count = 1): Promise<number> {
   const row = await db
     .insertInto('stream_counters')
-    .values({ name, value: 1 })
-    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ value: eb('stream_counters.value', '+', 1) })))
+    .values({ name: MAIN_STREAM, value: count })
+    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ value: eb('stream_counters.value', '+', count) })))
     .returning('value')
     .executeTakeFirstOrThrow();
-  return Number(row.value);
+  return Number(row.value) - count + 1;
 }
 
-export async function currentStreamId(db: Kysely<Database>, name: string): Promise<number> {
-  const row = await db.selectFrom('stream_counters').select('value').where('name', '=', name).executeTakeFirst();
+/** The newest committed position. */
+export async function currentStreamPosition(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('stream_counters').select('value').where('name', '=', MAIN_STREAM).executeTakeFirst();
   return row ? Number(row.value) : 0;
+}
+
+/** Runs `work` in a transaction, or directly when `db` already is one. */
+export async function inTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
