@@ -1,6 +1,62 @@
-/** TODO: being written. */
+/**
+ * A user's push rules (spec: "Push Rules"): the server defaults composed with the user's changes.
+ * The rule logic is pure and lives in @caduceus/core; this service loads and saves the user's
+ * document; the store makes each read-modify-write atomic across server processes.
+ */
+import {
+  composePushRuleset,
+  deletePushRule,
+  getPushRule,
+  parsePushRulesDocument,
+  putPushRule,
+  setPushRuleActions,
+  setPushRuleEnabled,
+  type PushAction,
+  type PushRule,
+  type PushRuleInput,
+  type PushRuleKind,
+  type PushRulePosition,
+  type PushRuleset,
+  type PushRulesDocument,
+} from '@caduceus/core';
+import type { Storage } from '../storage/index.ts';
 import type { ServiceDeps } from './index.ts';
 
 export class PushRuleService {
-  constructor(_deps: ServiceDeps) {}
+  readonly #storage: Storage;
+
+  constructor(deps: ServiceDeps) {
+    this.#storage = deps.storage;
+  }
+
+  /** The user's `global` ruleset, as clients and /sync (`m.push_rules` account data) see it. */
+  async ruleset(userId: string): Promise<PushRuleset> {
+    return composePushRuleset(parsePushRulesDocument(await this.#storage.pushRules.get(userId)), userId);
+  }
+
+  async get(userId: string, kind: PushRuleKind, ruleId: string): Promise<PushRule> {
+    return getPushRule(parsePushRulesDocument(await this.#storage.pushRules.get(userId)), userId, kind, ruleId);
+  }
+
+  /** Adds or replaces a user-defined rule. */
+  async put(userId: string, kind: PushRuleKind, ruleId: string, input: PushRuleInput, position: PushRulePosition): Promise<void> {
+    await this.#change(userId, (doc) => putPushRule(doc, kind, ruleId, input, position));
+  }
+
+  async delete(userId: string, kind: PushRuleKind, ruleId: string): Promise<void> {
+    await this.#change(userId, (doc) => deletePushRule(doc, kind, ruleId));
+  }
+
+  async setEnabled(userId: string, kind: PushRuleKind, ruleId: string, enabled: boolean): Promise<void> {
+    await this.#change(userId, (doc) => setPushRuleEnabled(doc, kind, ruleId, enabled));
+  }
+
+  async setActions(userId: string, kind: PushRuleKind, ruleId: string, actions: PushAction[]): Promise<void> {
+    await this.#change(userId, (doc) => setPushRuleActions(doc, kind, ruleId, actions));
+  }
+
+  /** Applies a change to the user's document; the new stream position tells /sync the rules changed. */
+  async #change(userId: string, change: (doc: PushRulesDocument) => PushRulesDocument): Promise<number> {
+    return this.#storage.pushRules.update(userId, (current) => change(parsePushRulesDocument(current)));
+  }
 }

@@ -5,7 +5,11 @@ import { inTransaction, takeStreamPositions } from './streams.ts';
 
 export interface PushRulesStore {
   get(userId: string): Promise<unknown | undefined>;
-  put(userId: string, rules: unknown): Promise<number>;
+  /**
+   * Read-modify-write of the user's document, safe against concurrent writers in any process:
+   * the stream position is taken first, and its row lock serialises the whole transaction.
+   */
+  update(userId: string, change: (current: unknown | undefined) => unknown): Promise<number>;
 }
 
 export class KyselyPushRulesStore implements PushRulesStore {
@@ -19,11 +23,11 @@ export class KyselyPushRulesStore implements PushRulesStore {
     return row && (JSON.parse(row.rules) as unknown);
   }
 
-  async put(userId: string, rules: unknown) {
-    // Push rule changes reach clients through /sync account data, so they share its stream.
-    const json = JSON.stringify(rules);
+  async update(userId: string, change: (current: unknown | undefined) => unknown) {
     return inTransaction(this.#db, async (trx) => {
       const streamId = await takeStreamPositions(trx);
+      const row = await trx.selectFrom('push_rules').select('rules').where('user_id', '=', userId).executeTakeFirst();
+      const json = JSON.stringify(change(row && (JSON.parse(row.rules) as unknown)));
       await trx
         .insertInto('push_rules')
         .values({ user_id: userId, rules: json, stream_id: streamId })
