@@ -60,6 +60,6 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`);
+    throw new Error(`database migration ${failed ? `${failed.migrationName} ` : ''}failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`);
   }
 }

@@ -1,0 +1,16 @@
+/** caduceus start: the homeserver in the foreground until Ctrl-C / SIGTERM. */
+import { expectPositionals, parseCommandArgs, type Command } from '../args.ts';
+
+export const start: Command = {
+  name: ['start'],
+  summary: 'Run the homeserver in the foreground',
+  usage: 'start',
+  help: `Runs the homeserver until it receives SIGINT (Ctrl-C) or SIGTERM, logging to stdout.
+Settings come from the configuration file and CADUCEUS_* variables (see "caduceus help config").`,
+  async run(args, io) {
+    const { positionals } = parseCommandArgs(args, {});
+    expectPositionals(positionals, []);
+    const { runServer } = await import('@caduceus/server');
+    await runServer(io.env);
+  },
+};
