@@ -5,6 +5,7 @@ import { buildApp, type AppOptions } from './app.ts';
 import type { App } from './http/types.ts';
 import { systemClock, type Clock } from './services/clock.ts';
 import { createServices, type Services } from './services/index.ts';
+import { LocalNotifier, PostgresNotifier, type Notifier } from './services/notifier.ts';
 import { migrate, openDatabase } from './storage/database.ts';
 import { createStorage, type Storage } from './storage/index.ts';
 
@@ -25,8 +26,24 @@ export async function openServer(config: Config, clock: Clock = systemClock): Pr
     throw err;
   }
   const storage = createStorage(db, engine, close);
-  const services = createServices(config, storage, clock, loadOrCreateSigningKey(config.dataDir));
-  return { config, storage, services, close: () => storage.close() };
+  let notifier: Notifier;
+  if (config.database.kind === 'postgres') {
+    const shared = new PostgresNotifier(config.database.url);
+    await shared.start();
+    notifier = shared;
+  } else {
+    notifier = new LocalNotifier();
+  }
+  const services = createServices(config, storage, clock, loadOrCreateSigningKey(config.dataDir), notifier);
+  return {
+    config,
+    storage,
+    services,
+    close: async () => {
+      await notifier.close();
+      await storage.close();
+    },
+  };
 }
 
 export interface RunningServer extends OpenedServer {

@@ -6,6 +6,7 @@
 import { MatrixError, isValidRoomId } from '@caduceus/core';
 import { GLOBAL_ROOM, type AccountDataStore } from '../storage/index.ts';
 import type { ServiceDeps } from './index.ts';
+import type { StreamWriter } from './stream-writer.ts';
 
 export type AccountDataContent = Record<string, unknown>;
 
@@ -21,9 +22,11 @@ export interface AccountDataScope {
 
 export class AccountDataService {
   readonly #store: AccountDataStore;
+  readonly #writer: StreamWriter;
 
   constructor(deps: ServiceDeps) {
     this.#store = deps.storage.accountData;
+    this.#writer = deps.writer;
   }
 
   async get(callerId: string, scope: AccountDataScope, type: string): Promise<AccountDataContent> {
@@ -38,7 +41,11 @@ export class AccountDataService {
     if (SERVER_CONTROLLED_TYPES.has(type)) {
       throw new MatrixError('M_BAD_JSON', `${type} is maintained by the server and cannot be set through this API`, { status: 405 });
     }
-    await this.#store.put(scope.userId, roomKey, type, content);
+    // Through the stream writer: the owner's /sync wakes and echoes the change (clients wait for it).
+    await this.#writer.write(async ({ stores, nextPosition, touch }) => {
+      await stores.accountData.put(scope.userId, roomKey, type, content, await nextPosition());
+      touch([], [scope.userId]);
+    });
   }
 
   /** Checks the ids and ownership; returns the store's room key ("" for global data). */

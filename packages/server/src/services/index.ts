@@ -10,6 +10,8 @@ import { LoginThrottle } from './login-throttle.ts';
 import { RegistrationTokenService } from './registration-tokens.ts';
 import { SessionService } from './sessions.ts';
 import { UiaService } from './uia.ts';
+import type { Notifier } from './notifier.ts';
+import { StreamWriter } from './stream-writer.ts';
 import { PushRuleService } from './push-rules.ts';
 import { ProfileService } from './profile.ts';
 import { AccountDataService } from './account-data.ts';
@@ -20,12 +22,15 @@ export interface ServiceDeps {
   config: Config;
   storage: Storage;
   clock: Clock;
+  notifier: Notifier;
+  writer: StreamWriter;
 }
 
 export interface Services {
   config: Config;
   clock: Clock;
   signingKey: SigningKey;
+  notifier: Notifier;
   sessions: SessionService;
   uia: UiaService;
   accounts: AccountService;
@@ -38,8 +43,8 @@ export interface Services {
   filters: FilterService;
 }
 
-export function createServices(config: Config, storage: Storage, clock: Clock, signingKey: SigningKey): Services {
-  const deps: ServiceDeps = { config, storage, clock };
+export function createServices(config: Config, storage: Storage, clock: Clock, signingKey: SigningKey, notifier: Notifier): Services {
+  const deps: ServiceDeps = { config, storage, clock, notifier, writer: new StreamWriter(storage, notifier) };
   const throttle = new LoginThrottle(clock, config.rateLimits);
   const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs);
   const uia = new UiaService(storage, clock, throttle, config.serverName);
@@ -47,6 +52,7 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     config,
     clock,
     signingKey,
+    notifier,
     sessions,
     uia,
     accounts: new AccountService(config, storage, clock, sessions, uia),

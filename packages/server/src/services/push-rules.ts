@@ -1,7 +1,8 @@
 /**
  * A user's push rules (spec: "Push Rules"): the server defaults composed with the user's changes.
  * The rule logic is pure and lives in @caduceus/core; this service loads and saves the user's
- * document; the store makes each read-modify-write atomic across server processes.
+ * document through the stream writer, which makes each change atomic across server processes and
+ * wakes the user's /sync (clients see the new rules as m.push_rules account data).
  */
 import {
   composePushRuleset,
@@ -20,13 +21,16 @@ import {
   type PushRulesDocument,
 } from '@caduceus/core';
 import type { Storage } from '../storage/index.ts';
+import type { StreamWriter } from './stream-writer.ts';
 import type { ServiceDeps } from './index.ts';
 
 export class PushRuleService {
   readonly #storage: Storage;
+  readonly #writer: StreamWriter;
 
   constructor(deps: ServiceDeps) {
     this.#storage = deps.storage;
+    this.#writer = deps.writer;
   }
 
   /** The user's `global` ruleset, as clients and /sync (`m.push_rules` account data) see it. */
@@ -56,7 +60,10 @@ export class PushRuleService {
   }
 
   /** Applies a change to the user's document; the new stream position tells /sync the rules changed. */
-  async #change(userId: string, change: (doc: PushRulesDocument) => PushRulesDocument): Promise<number> {
-    return this.#storage.pushRules.update(userId, (current) => change(parsePushRulesDocument(current)));
+  async #change(userId: string, change: (doc: PushRulesDocument) => PushRulesDocument): Promise<void> {
+    await this.#writer.write(async ({ stores, nextPosition, touch }) => {
+      await stores.pushRules.update(userId, (current) => change(parsePushRulesDocument(current)), await nextPosition());
+      touch([], [userId]);
+    });
   }
 }

@@ -1,7 +1,6 @@
 /** Global and per-room account data (client-owned JSON documents). */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { inTransaction, takeStreamPositions } from './streams.ts';
 
 export const GLOBAL_ROOM = '';
 
@@ -14,7 +13,8 @@ export interface AccountDataRecord {
 
 export interface AccountDataStore {
   get(userId: string, roomId: string, type: string): Promise<Record<string, unknown> | undefined>;
-  put(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<number>;
+  /** Writes at the given stream position (taken by the caller's transaction from the stream). */
+  put(userId: string, roomId: string, type: string, content: Record<string, unknown>, streamId: number): Promise<void>;
   /** Everything changed after `sinceStreamId` (0: everything), for /sync. */
   changedSince(userId: string, sinceStreamId: number): Promise<AccountDataRecord[]>;
 }
@@ -36,17 +36,13 @@ export class KyselyAccountDataStore implements AccountDataStore {
     return row && (JSON.parse(row.content) as Record<string, unknown>);
   }
 
-  async put(userId: string, roomId: string, type: string, content: Record<string, unknown>) {
+  async put(userId: string, roomId: string, type: string, content: Record<string, unknown>, streamId: number) {
     const json = JSON.stringify(content);
-    return inTransaction(this.#db, async (trx) => {
-      const streamId = await takeStreamPositions(trx);
-      await trx
-        .insertInto('account_data')
-        .values({ user_id: userId, room_id: roomId, type, content: json, stream_id: streamId })
-        .onConflict((oc) => oc.columns(['user_id', 'room_id', 'type']).doUpdateSet({ content: json, stream_id: streamId }))
-        .execute();
-      return streamId;
-    });
+    await this.#db
+      .insertInto('account_data')
+      .values({ user_id: userId, room_id: roomId, type, content: json, stream_id: streamId })
+      .onConflict((oc) => oc.columns(['user_id', 'room_id', 'type']).doUpdateSet({ content: json, stream_id: streamId }))
+      .execute();
   }
 
   async changedSince(userId: string, sinceStreamId: number) {

@@ -2,9 +2,13 @@
  * The storage the services use: one narrow store per domain, all over the same Kysely database,
  * and transactions that hand every store the same transaction.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { KyselyAccountDataStore, type AccountDataStore } from './account-data.ts';
 import type { Engine } from './database.ts';
+import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
+import { KyselyEventStore, type EventStore } from './events.ts';
+import { KyselyRoomStore, type RoomStore } from './rooms.ts';
+import { KyselyStreamStore, type StreamStore } from './streams.ts';
 import { KyselyFilterStore, type FilterStore } from './filters.ts';
 import { KyselyPushRulesStore, type PushRulesStore } from './push-rules.ts';
 import { KyselyRegistrationTokenStore, type RegistrationTokenStore } from './registration-tokens.ts';
@@ -21,12 +25,21 @@ export interface Stores {
   accountData: AccountDataStore;
   filters: FilterStore;
   pushRules: PushRulesStore;
+  events: EventStore;
+  rooms: RoomStore;
+  ephemeral: EphemeralStore;
+  stream: StreamStore;
 }
 
 export interface Storage extends Stores {
   readonly engine: Engine;
   /** Runs `work` in one database transaction: all of it commits, or none of it. */
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /**
+   * One transaction for a batch of independent jobs: `isolate` runs a job under a savepoint, so a
+   * job that fails leaves no trace while the others still commit together.
+   */
+  batchTransaction<T>(work: (stores: Stores, isolate: <U>(job: () => Promise<U>) => Promise<U>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -39,6 +52,10 @@ function storesOver(db: Kysely<Database>): Stores {
     accountData: new KyselyAccountDataStore(db),
     filters: new KyselyFilterStore(db),
     pushRules: new KyselyPushRulesStore(db),
+    events: new KyselyEventStore(db),
+    rooms: new KyselyRoomStore(db),
+    ephemeral: new KyselyEphemeralStore(db),
+    stream: new KyselyStreamStore(db),
   };
 }
 
@@ -47,11 +64,39 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
     ...storesOver(db),
     engine,
     transaction: (work) => db.transaction().execute((trx) => work(storesOver(trx))),
+    batchTransaction: async (work) => {
+      const trx = await db.startTransaction().execute();
+      try {
+        let jobs = 0;
+        const isolate = async <U>(job: () => Promise<U>): Promise<U> => {
+          const name = `job${jobs++}`;
+          await sql`savepoint ${sql.id(name)}`.execute(trx);
+          try {
+            const result = await job();
+            await sql`release savepoint ${sql.id(name)}`.execute(trx);
+            return result;
+          } catch (err) {
+            await sql`rollback to savepoint ${sql.id(name)}`.execute(trx);
+            throw err;
+          }
+        };
+        const result = await work(storesOver(trx), isolate);
+        await trx.commit().execute();
+        return result;
+      } catch (err) {
+        await trx.rollback().execute().catch(() => {});
+        throw err;
+      }
+    },
     close,
   };
 }
 
-export type { AccountDataStore, FilterStore, PushRulesStore, RegistrationTokenStore, SessionStore, UiaStore, UserStore };
+export type { StreamStore } from './streams.ts';
+export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
+export type { EventRow, NewEventRow, MembershipRow } from './events.ts';
+export type { RoomRecord } from './rooms.ts';
+export type { ReceiptRecord } from './ephemeral.ts';
 export type { DeviceRecord, AccessTokenRecord, RefreshTokenRecord } from './sessions.ts';
 export type { UserRecord } from './users.ts';
 export type { RegistrationTokenRecord } from './registration-tokens.ts';

@@ -1,15 +1,16 @@
 /** Each user's push-rule customisations, stored as one JSON document. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { inTransaction, takeStreamPositions } from './streams.ts';
 
 export interface PushRulesStore {
   get(userId: string): Promise<unknown | undefined>;
   /**
-   * Read-modify-write of the user's document, safe against concurrent writers in any process:
-   * the stream position is taken first, and its row lock serialises the whole transaction.
+   * Read-modify-write of the user's document at the given stream position. Call it inside a
+   * transaction that holds the stream lock: that serialises writers across server processes.
    */
-  update(userId: string, change: (current: unknown | undefined) => unknown): Promise<number>;
+  update(userId: string, change: (current: unknown | undefined) => unknown, streamId: number): Promise<void>;
+  /** The stream position of the user's last change (0: never changed). */
+  streamIdOf(userId: string): Promise<number>;
 }
 
 export class KyselyPushRulesStore implements PushRulesStore {
@@ -23,17 +24,18 @@ export class KyselyPushRulesStore implements PushRulesStore {
     return row && (JSON.parse(row.rules) as unknown);
   }
 
-  async update(userId: string, change: (current: unknown | undefined) => unknown) {
-    return inTransaction(this.#db, async (trx) => {
-      const streamId = await takeStreamPositions(trx);
-      const row = await trx.selectFrom('push_rules').select('rules').where('user_id', '=', userId).executeTakeFirst();
-      const json = JSON.stringify(change(row && (JSON.parse(row.rules) as unknown)));
-      await trx
-        .insertInto('push_rules')
-        .values({ user_id: userId, rules: json, stream_id: streamId })
-        .onConflict((oc) => oc.column('user_id').doUpdateSet({ rules: json, stream_id: streamId }))
-        .execute();
-      return streamId;
-    });
+  async update(userId: string, change: (current: unknown | undefined) => unknown, streamId: number) {
+    const row = await this.#db.selectFrom('push_rules').select('rules').where('user_id', '=', userId).executeTakeFirst();
+    const json = JSON.stringify(change(row && (JSON.parse(row.rules) as unknown)));
+    await this.#db
+      .insertInto('push_rules')
+      .values({ user_id: userId, rules: json, stream_id: streamId })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ rules: json, stream_id: streamId }))
+      .execute();
+  }
+
+  async streamIdOf(userId: string) {
+    const row = await this.#db.selectFrom('push_rules').select('stream_id').where('user_id', '=', userId).executeTakeFirst();
+    return row ? Number(row.stream_id) : 0;
   }
 }

@@ -33,3 +33,31 @@ export async function currentStreamPosition(db: Kysely<Database>): Promise<numbe
 export async function inTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
+
+/** Stream positions, as the stores of one transaction see them. */
+export interface StreamStore {
+  /** Locks the stream for this transaction: other writers wait until it commits. */
+  lock(): Promise<void>;
+  take(count?: number): Promise<number>;
+  current(): Promise<number>;
+}
+
+export class KyselyStreamStore implements StreamStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async lock() {
+    // Taking zero positions updates the counter row to itself: on PostgreSQL that holds its row lock.
+    await takeStreamPositions(this.#db, 0);
+  }
+
+  take(count = 1) {
+    return takeStreamPositions(this.#db, count);
+  }
+
+  current() {
+    return currentStreamPosition(this.#db);
+  }
+}

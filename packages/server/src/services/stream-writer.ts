@@ -1,0 +1,108 @@
+/**
+ * Every write that /sync must see goes through here. Concurrent writes are batched into one
+ * transaction (one commit, one fsync, for many requests), each job isolated by a savepoint so one
+ * refused job does not sink the others. A job's promise resolves only after the commit: an
+ * acknowledged write survives a crash. Then the notifier wakes whoever the writes concern.
+ */
+import type { Storage, Stores } from '../storage/index.ts';
+import type { Notifier } from './notifier.ts';
+
+export interface WriteContext {
+  stores: Stores;
+  /** Takes the next stream position for a row this job writes. */
+  nextPosition(): Promise<number>;
+  /** Names the rooms and users whose /sync should wake when the batch commits. */
+  touch(rooms: readonly string[], users?: readonly string[]): void;
+}
+
+type Job = {
+  work: (ctx: WriteContext) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+};
+
+/** Most jobs one transaction takes; bounds the time other readers wait on SQLite. */
+const MAX_BATCH = 64;
+
+export class StreamWriter {
+  readonly #storage: Storage;
+  readonly #notifier: Notifier;
+  readonly #queue: Job[] = [];
+  #draining = false;
+
+  constructor(storage: Storage, notifier: Notifier) {
+    this.#storage = storage;
+    this.#notifier = notifier;
+  }
+
+  /**
+   * Runs `work` inside the next batch transaction. Jobs must not depend on each other's results
+   * and must hold no state outside the transaction that a rollback would make stale.
+   */
+  write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain() {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        try {
+          await this.#runBatch(batch);
+        } catch {
+          // The batch transaction itself failed (not a single job): run each job alone, so only
+          // the one at fault fails.
+          for (const job of batch) await this.#runBatch([job]).catch((err) => job.reject(err));
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #runBatch(batch: Job[]) {
+    const rooms = new Set<string>();
+    const users = new Set<string>();
+    let position = 0;
+    const outcomes = await this.#storage.batchTransaction(async (stores, isolate) => {
+      await stores.stream.lock();
+      const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+      for (const job of batch) {
+        // Positions and wake-ups count only for jobs that commit: a rolled-back job's positions
+        // are rolled back with it, and announcing them would run ahead of the database.
+        let jobPosition = 0;
+        const jobRooms: string[] = [];
+        const jobUsers: string[] = [];
+        const ctx: WriteContext = {
+          stores,
+          nextPosition: async () => (jobPosition = await stores.stream.take(1)),
+          touch: (r, u = []) => {
+            jobRooms.push(...r);
+            jobUsers.push(...u);
+          },
+        };
+        try {
+          results.push({ ok: true, value: await isolate(() => job.work(ctx)) });
+          position = Math.max(position, jobPosition);
+          for (const room of jobRooms) rooms.add(room);
+          for (const user of jobUsers) users.add(user);
+        } catch (error) {
+          if (!isExpected(error)) throw error;
+          results.push({ ok: false, error });
+        }
+      }
+      return results;
+    });
+    outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
+    if (position > 0) this.#notifier.publish({ position, rooms: [...rooms], users: [...users] });
+  }
+}
+
+/** Refusals a job raises on purpose (Matrix errors); anything else aborts the batch. */
+function isExpected(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'errcode' in error;
+}

@@ -1,0 +1,310 @@
+/**
+ * The event log and room state. Events are appended in stream order; current state is kept per
+ * (room, type, state_key); state at any earlier position is derived from the log (rooms here have a
+ * linear history, so "the latest state event at or before P" is the state at P).
+ */
+import type { Kysely } from 'kysely';
+import type { Database, EventsTable } from './schema.ts';
+
+export interface EventRow {
+  streamOrdering: number;
+  eventId: string;
+  roomId: string;
+  type: string;
+  stateKey: string | null;
+  sender: string;
+  originServerTs: number;
+  depth: number;
+  /** The event as signed, content pruned in place once redacted. */
+  json: string;
+  /** Server-side extras for clients (prev_content, replaces_state, redacted_because). */
+  unsigned: string;
+  redactedBy: string | null;
+}
+
+export interface NewEventRow extends Omit<EventRow, 'redactedBy'> {
+  relatesTo: string | null;
+  relType: string | null;
+}
+
+export interface MembershipRow {
+  roomId: string;
+  userId: string;
+  membership: string;
+  streamOrdering: number;
+  eventId: string;
+}
+
+export interface EventStore {
+  insert(event: NewEventRow): Promise<void>;
+  setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null): Promise<void>;
+  get(eventId: string): Promise<EventRow | undefined>;
+  getMany(eventIds: readonly string[]): Promise<EventRow[]>;
+  /** The newest event of a room (its forward extremity). */
+  latest(roomId: string): Promise<EventRow | undefined>;
+  currentStateEvent(roomId: string, type: string, stateKey: string): Promise<EventRow | undefined>;
+  currentState(roomId: string): Promise<EventRow[]>;
+  /** State at `position`: the newest event per (type, state_key) with stream_ordering <= position. */
+  stateAt(roomId: string, position: number): Promise<EventRow[]>;
+  /** State events of the room that changed in (after, upTo]: their newest value in that range. */
+  stateChangedBetween(roomId: string, after: number, upTo: number): Promise<EventRow[]>;
+  /** A page of room events; 'b' walks back from `from` (inclusive), 'f' forward from `from` (exclusive). */
+  page(roomId: string, from: number, direction: 'b' | 'f', limit: number, to?: number): Promise<EventRow[]>;
+  /** Events of the given rooms in (after, upTo], oldest first. */
+  inRange(roomIds: readonly string[], after: number, upTo: number): Promise<EventRow[]>;
+  /** Events relating to `eventId`, newest first. */
+  relations(eventId: string, options: { relType?: string; eventType?: string; before?: number; limit: number }): Promise<EventRow[]>;
+  /** Current memberships of a user: every room with a member event for them. */
+  roomsOf(userId: string): Promise<MembershipRow[]>;
+  /** Current members of a room with the given memberships. */
+  members(roomId: string, memberships?: readonly string[]): Promise<MembershipRow[]>;
+  /** Every membership change of one user in one room, oldest first (history visibility). */
+  membershipHistory(roomId: string, userId: string): Promise<Array<{ streamOrdering: number; membership: string }>>;
+  /** Every history_visibility change of a room, oldest first. */
+  visibilityHistory(roomId: string): Promise<Array<{ streamOrdering: number; visibility: string }>>;
+  replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string): Promise<void>;
+
+  findTxn(userId: string, deviceId: string, txnId: string): Promise<string | undefined>;
+  insertTxn(userId: string, deviceId: string, txnId: string, eventId: string, now: number): Promise<void>;
+  /** The transaction ids a device used for the given events (for unsigned.transaction_id). */
+  txnIdsOf(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
+}
+
+const toRow = (r: EventsTable): EventRow => ({
+  streamOrdering: r.stream_ordering,
+  eventId: r.event_id,
+  roomId: r.room_id,
+  type: r.type,
+  stateKey: r.state_key,
+  sender: r.sender,
+  originServerTs: r.origin_server_ts,
+  depth: r.depth,
+  json: r.json,
+  unsigned: r.unsigned,
+  redactedBy: r.redacted_by,
+});
+
+const membershipOf = (json: string): string => {
+  const content = (JSON.parse(json) as { content?: { membership?: unknown } }).content;
+  return typeof content?.membership === 'string' ? content.membership : 'leave';
+};
+
+export class KyselyEventStore implements EventStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async insert(e: NewEventRow) {
+    await this.#db
+      .insertInto('events')
+      .values({
+        stream_ordering: e.streamOrdering,
+        event_id: e.eventId,
+        room_id: e.roomId,
+        type: e.type,
+        state_key: e.stateKey,
+        sender: e.sender,
+        origin_server_ts: e.originServerTs,
+        depth: e.depth,
+        json: e.json,
+        unsigned: e.unsigned,
+        redacted_by: null,
+        relates_to: e.relatesTo,
+        rel_type: e.relType,
+      })
+      .execute();
+  }
+
+  async setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null) {
+    await this.#db
+      .insertInto('current_state')
+      .values({ room_id: roomId, type, state_key: stateKey, event_id: eventId, stream_ordering: streamOrdering, membership })
+      .onConflict((oc) => oc.columns(['room_id', 'type', 'state_key']).doUpdateSet({ event_id: eventId, stream_ordering: streamOrdering, membership }))
+      .execute();
+  }
+
+  async get(eventId: string) {
+    const row = await this.#db.selectFrom('events').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+    return row && toRow(row);
+  }
+
+  async getMany(eventIds: readonly string[]) {
+    if (eventIds.length === 0) return [];
+    return (await this.#db.selectFrom('events').selectAll().where('event_id', 'in', eventIds).execute()).map(toRow);
+  }
+
+  async latest(roomId: string) {
+    const row = await this.#db.selectFrom('events').selectAll().where('room_id', '=', roomId).orderBy('stream_ordering', 'desc').limit(1).executeTakeFirst();
+    return row && toRow(row);
+  }
+
+  async currentStateEvent(roomId: string, type: string, stateKey: string) {
+    const row = await this.#db
+      .selectFrom('current_state as s')
+      .innerJoin('events as e', 'e.event_id', 's.event_id')
+      .selectAll('e')
+      .where('s.room_id', '=', roomId)
+      .where('s.type', '=', type)
+      .where('s.state_key', '=', stateKey)
+      .executeTakeFirst();
+    return row && toRow(row);
+  }
+
+  async currentState(roomId: string) {
+    const rows = await this.#db
+      .selectFrom('current_state as s')
+      .innerJoin('events as e', 'e.event_id', 's.event_id')
+      .selectAll('e')
+      .where('s.room_id', '=', roomId)
+      .orderBy('e.stream_ordering')
+      .execute();
+    return rows.map(toRow);
+  }
+
+  async stateAt(roomId: string, position: number) {
+    return this.#newestStatePer(roomId, -1, position);
+  }
+
+  async stateChangedBetween(roomId: string, after: number, upTo: number) {
+    return this.#newestStatePer(roomId, after, upTo);
+  }
+
+  async #newestStatePer(roomId: string, after: number, upTo: number) {
+    const rows = await this.#db
+      .selectFrom('events as e')
+      .selectAll('e')
+      .where('e.room_id', '=', roomId)
+      .where('e.state_key', 'is not', null)
+      .where('e.stream_ordering', '>', after)
+      .where('e.stream_ordering', '<=', upTo)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('events as newer')
+              .select('newer.stream_ordering')
+              .whereRef('newer.room_id', '=', 'e.room_id')
+              .whereRef('newer.type', '=', 'e.type')
+              .whereRef('newer.state_key', '=', 'e.state_key')
+              .whereRef('newer.stream_ordering', '>', 'e.stream_ordering')
+              .where('newer.stream_ordering', '<=', upTo),
+          ),
+        ),
+      )
+      .orderBy('e.stream_ordering')
+      .execute();
+    return rows.map(toRow);
+  }
+
+  async page(roomId: string, from: number, direction: 'b' | 'f', limit: number, to?: number) {
+    let query = this.#db.selectFrom('events').selectAll().where('room_id', '=', roomId);
+    if (direction === 'b') {
+      query = query.where('stream_ordering', '<=', from).orderBy('stream_ordering', 'desc');
+      if (to !== undefined) query = query.where('stream_ordering', '>', to);
+    } else {
+      query = query.where('stream_ordering', '>', from).orderBy('stream_ordering', 'asc');
+      if (to !== undefined) query = query.where('stream_ordering', '<=', to);
+    }
+    return (await query.limit(limit).execute()).map(toRow);
+  }
+
+  async inRange(roomIds: readonly string[], after: number, upTo: number) {
+    if (roomIds.length === 0 || upTo <= after) return [];
+    const rows = await this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('stream_ordering', '>', after)
+      .where('stream_ordering', '<=', upTo)
+      .where('room_id', 'in', roomIds)
+      .orderBy('stream_ordering')
+      .execute();
+    return rows.map(toRow);
+  }
+
+  async relations(eventId: string, options: { relType?: string; eventType?: string; before?: number; limit: number }) {
+    let query = this.#db.selectFrom('events').selectAll().where('relates_to', '=', eventId);
+    if (options.relType !== undefined) query = query.where('rel_type', '=', options.relType);
+    if (options.eventType !== undefined) query = query.where('type', '=', options.eventType);
+    if (options.before !== undefined) query = query.where('stream_ordering', '<', options.before);
+    return (await query.orderBy('stream_ordering', 'desc').limit(options.limit).execute()).map(toRow);
+  }
+
+  async roomsOf(userId: string) {
+    const rows = await this.#db
+      .selectFrom('current_state')
+      .select(['room_id', 'membership', 'stream_ordering', 'event_id'])
+      .where('type', '=', 'm.room.member')
+      .where('state_key', '=', userId)
+      .execute();
+    return rows.map((r) => ({ roomId: r.room_id, userId, membership: r.membership ?? 'leave', streamOrdering: r.stream_ordering, eventId: r.event_id }));
+  }
+
+  async members(roomId: string, memberships?: readonly string[]) {
+    let query = this.#db
+      .selectFrom('current_state')
+      .select(['state_key', 'membership', 'stream_ordering', 'event_id'])
+      .where('room_id', '=', roomId)
+      .where('type', '=', 'm.room.member');
+    if (memberships) query = query.where('membership', 'in', memberships);
+    const rows = await query.orderBy('stream_ordering').execute();
+    return rows.map((r) => ({ roomId, userId: r.state_key, membership: r.membership ?? 'leave', streamOrdering: r.stream_ordering, eventId: r.event_id }));
+  }
+
+  async membershipHistory(roomId: string, userId: string) {
+    const rows = await this.#db
+      .selectFrom('events')
+      .select(['stream_ordering', 'json'])
+      .where('room_id', '=', roomId)
+      .where('type', '=', 'm.room.member')
+      .where('state_key', '=', userId)
+      .orderBy('stream_ordering')
+      .execute();
+    return rows.map((r) => ({ streamOrdering: r.stream_ordering, membership: membershipOf(r.json) }));
+  }
+
+  async visibilityHistory(roomId: string) {
+    const rows = await this.#db
+      .selectFrom('events')
+      .select(['stream_ordering', 'json'])
+      .where('room_id', '=', roomId)
+      .where('type', '=', 'm.room.history_visibility')
+      .where('state_key', '=', '')
+      .orderBy('stream_ordering')
+      .execute();
+    return rows.map((r) => {
+      const v = (JSON.parse(r.json) as { content?: { history_visibility?: unknown } }).content?.history_visibility;
+      return { streamOrdering: r.stream_ordering, visibility: typeof v === 'string' ? v : 'shared' };
+    });
+  }
+
+  async replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string) {
+    await this.#db.updateTable('events').set({ json, unsigned, redacted_by: redactedBy }).where('event_id', '=', eventId).execute();
+  }
+
+  async findTxn(userId: string, deviceId: string, txnId: string) {
+    const row = await this.#db
+      .selectFrom('event_txns')
+      .select('event_id')
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .where('txn_id', '=', txnId)
+      .executeTakeFirst();
+    return row?.event_id;
+  }
+
+  async insertTxn(userId: string, deviceId: string, txnId: string, eventId: string, now: number) {
+    await this.#db.insertInto('event_txns').values({ user_id: userId, device_id: deviceId, txn_id: txnId, event_id: eventId, created_ts: now }).execute();
+  }
+
+  async txnIdsOf(userId: string, deviceId: string, eventIds: readonly string[]) {
+    if (eventIds.length === 0) return new Map<string, string>();
+    const rows = await this.#db
+      .selectFrom('event_txns')
+      .select(['event_id', 'txn_id'])
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .where('event_id', 'in', eventIds)
+      .execute();
+    return new Map(rows.map((r) => [r.event_id, r.txn_id]));
+  }
+}

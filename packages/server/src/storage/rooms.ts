@@ -1,0 +1,85 @@
+/** Rooms, their aliases, and the public room directory. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+export interface RoomRecord {
+  roomId: string;
+  roomVersion: string;
+  creator: string;
+  createdTs: number;
+  isPublic: boolean;
+}
+
+export interface RoomStore {
+  create(room: RoomRecord): Promise<void>;
+  get(roomId: string): Promise<RoomRecord | undefined>;
+  setPublic(roomId: string, isPublic: boolean): Promise<void>;
+  /** Public rooms, oldest first, after the given room id (for paging). */
+  listPublic(options: { limit: number; since?: string }): Promise<RoomRecord[]>;
+  countPublic(): Promise<number>;
+
+  createAlias(alias: string, roomId: string, creator: string, now: number): Promise<boolean>;
+  resolveAlias(alias: string): Promise<{ roomId: string; creator: string } | undefined>;
+  deleteAlias(alias: string): Promise<boolean>;
+  aliasesOf(roomId: string): Promise<string[]>;
+}
+
+type Row = Database['rooms'];
+const toRecord = (r: Row): RoomRecord => ({ roomId: r.room_id, roomVersion: r.room_version, creator: r.creator, createdTs: r.created_ts, isPublic: r.is_public === 1 });
+
+export class KyselyRoomStore implements RoomStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async create(room: RoomRecord) {
+    await this.#db
+      .insertInto('rooms')
+      .values({ room_id: room.roomId, room_version: room.roomVersion, creator: room.creator, created_ts: room.createdTs, is_public: room.isPublic ? 1 : 0 })
+      .execute();
+  }
+
+  async get(roomId: string) {
+    const row = await this.#db.selectFrom('rooms').selectAll().where('room_id', '=', roomId).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async setPublic(roomId: string, isPublic: boolean) {
+    await this.#db.updateTable('rooms').set({ is_public: isPublic ? 1 : 0 }).where('room_id', '=', roomId).execute();
+  }
+
+  async listPublic(options: { limit: number; since?: string }) {
+    let query = this.#db.selectFrom('rooms').selectAll().where('is_public', '=', 1);
+    if (options.since !== undefined) query = query.where('room_id', '>', options.since);
+    return (await query.orderBy('room_id').limit(options.limit).execute()).map(toRecord);
+  }
+
+  async countPublic() {
+    const row = await this.#db.selectFrom('rooms').select((eb) => eb.fn.countAll<number>().as('n')).where('is_public', '=', 1).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async createAlias(alias: string, roomId: string, creator: string, now: number) {
+    const result = await this.#db
+      .insertInto('room_aliases')
+      .values({ alias, room_id: roomId, creator, created_ts: now })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async resolveAlias(alias: string) {
+    const row = await this.#db.selectFrom('room_aliases').select(['room_id', 'creator']).where('alias', '=', alias).executeTakeFirst();
+    return row && { roomId: row.room_id, creator: row.creator };
+  }
+
+  async deleteAlias(alias: string) {
+    const result = await this.#db.deleteFrom('room_aliases').where('alias', '=', alias).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async aliasesOf(roomId: string) {
+    return (await this.#db.selectFrom('room_aliases').select('alias').where('room_id', '=', roomId).orderBy('alias').execute()).map((r) => r.alias);
+  }
+}
