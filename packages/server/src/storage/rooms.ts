@@ -22,6 +22,11 @@ export interface RoomStore {
   resolveAlias(alias: string): Promise<{ roomId: string; creator: string } | undefined>;
   deleteAlias(alias: string): Promise<boolean>;
   aliasesOf(roomId: string): Promise<string[]>;
+
+  forget(userId: string, roomId: string): Promise<void>;
+  /** Un-forgets, e.g. when the user joins or is invited again. */
+  unforget(userId: string, roomId: string): Promise<void>;
+  forgottenBy(userId: string): Promise<Set<string>>;
 }
 
 type Row = Database['rooms'];
@@ -81,5 +86,17 @@ export class KyselyRoomStore implements RoomStore {
 
   async aliasesOf(roomId: string) {
     return (await this.#db.selectFrom('room_aliases').select('alias').where('room_id', '=', roomId).orderBy('alias').execute()).map((r) => r.alias);
+  }
+
+  async forget(userId: string, roomId: string) {
+    await this.#db.insertInto('room_forgotten').values({ user_id: userId, room_id: roomId }).onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  async unforget(userId: string, roomId: string) {
+    await this.#db.deleteFrom('room_forgotten').where('user_id', '=', userId).where('room_id', '=', roomId).execute();
+  }
+
+  async forgottenBy(userId: string) {
+    return new Set((await this.#db.selectFrom('room_forgotten').select('room_id').where('user_id', '=', userId).execute()).map((r) => r.room_id));
   }
 }

@@ -168,6 +168,11 @@ export interface TypingChangesTable {
   room_id: string;
 }
 
+export interface RoomForgottenTable {
+  user_id: string;
+  room_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -188,6 +193,7 @@ export interface Database {
   receipts: ReceiptsTable;
   typing: TypingTable;
   typing_changes: TypingChangesTable;
+  room_forgotten: RoomForgottenTable;
 }
 
 export type { Generated };

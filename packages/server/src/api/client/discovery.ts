@@ -1,5 +1,6 @@
 /** Server discovery: what the server speaks and can do. */
 import { Type } from 'typebox';
+import { roomVersionsCapability } from '@caduceus/core';
 import { optionalAuth, requireAuth } from '../../http/authenticate.ts';
 import type { App } from '../../http/types.ts';
 import type { Services } from '../../services/index.ts';
@@ -7,8 +8,6 @@ import type { Services } from '../../services/index.ts';
 /** Spec versions whose Client-Server API we implement (v1.4+ changes how clients build filters and read markers). */
 export const SUPPORTED_VERSIONS = ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'];
 
-export const DEFAULT_ROOM_VERSION = '10';
-export const AVAILABLE_ROOM_VERSIONS = { '10': 'stable', '11': 'stable' } as const;
 
 export function discoveryRoutes(app: App, services: Services) {
   /** GET /_matrix/client/versions: answered with or without a token (clients send theirs). */
@@ -30,7 +29,7 @@ export function discoveryRoutes(app: App, services: Services) {
     async () => ({
       capabilities: {
         'm.change_password': { enabled: true },
-        'm.room_versions': { default: DEFAULT_ROOM_VERSION, available: AVAILABLE_ROOM_VERSIONS },
+        'm.room_versions': roomVersionsCapability(),
         'm.set_displayname': { enabled: true },
         'm.set_avatar_url': { enabled: true },
         'm.3pid_changes': { enabled: false },

@@ -99,5 +99,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('room_id', 'text', (c) => c.notNull())
     .execute();
 
+  /** Rooms a user left and asked to forget: they vanish from that user's /sync. */
+  await db.schema
+    .createTable('room_forgotten')
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('room_id', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('room_forgotten_pk', ['user_id', 'room_id'])
+    .execute();
+
   await db.schema.createIndex('account_data_room').on('account_data').columns(['user_id', 'room_id', 'stream_id']).execute();
 }
