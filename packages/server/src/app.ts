@@ -23,6 +23,9 @@ import { pushRuleRoutes } from './api/client/push-rules.ts';
 import { profileRoutes } from './api/client/profile.ts';
 import { accountDataRoutes } from './api/client/account-data.ts';
 import { filterRoutes } from './api/client/filters.ts';
+import { roomRoutes } from './api/client/rooms.ts';
+import { roomEventRoutes } from './api/client/room-events.ts';
+import { syncRoutes } from './api/client/sync.ts';
 
 /** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
 function requestSummary(request: FastifyRequest) {
@@ -84,6 +87,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   profileRoutes(app, services);
   accountDataRoutes(app, services);
   filterRoutes(app, services);
+  roomRoutes(app, services);
+  roomEventRoutes(app, services);
+  syncRoutes(app, services);
 
   return app;
 }

@@ -40,6 +40,7 @@ export async function openServer(config: Config, clock: Clock = systemClock): Pr
     storage,
     services,
     close: async () => {
+      services.receiptsTyping.stop();
       await notifier.close();
       await storage.close();
     },
@@ -55,6 +56,7 @@ export interface RunningServer extends OpenedServer {
 export async function startServer(config: Config, clock: Clock = systemClock, options: AppOptions = {}): Promise<RunningServer> {
   const opened = await openServer(config, clock);
   const app = await buildApp(opened.services, options);
+  opened.services.receiptsTyping.start();
   try {
     await app.listen({ port: config.port, host: config.bind });
   } catch (err) {

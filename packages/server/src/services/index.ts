@@ -12,6 +12,10 @@ import { SessionService } from './sessions.ts';
 import { UiaService } from './uia.ts';
 import type { Notifier } from './notifier.ts';
 import { StreamWriter } from './stream-writer.ts';
+import { EventAppender } from './rooms/append.ts';
+import { RoomService } from './rooms/rooms.ts';
+import { ReceiptsAndTyping } from './rooms/receipts-typing.ts';
+import { SyncService } from './sync/sync.ts';
 import { PushRuleService } from './push-rules.ts';
 import { ProfileService } from './profile.ts';
 import { AccountDataService } from './account-data.ts';
@@ -41,10 +45,16 @@ export interface Services {
   profile: ProfileService;
   accountData: AccountDataService;
   filters: FilterService;
+  rooms: RoomService;
+  receiptsTyping: ReceiptsAndTyping;
+  sync: SyncService;
+  writer: StreamWriter;
 }
 
 export function createServices(config: Config, storage: Storage, clock: Clock, signingKey: SigningKey, notifier: Notifier): Services {
-  const deps: ServiceDeps = { config, storage, clock, notifier, writer: new StreamWriter(storage, notifier) };
+  const writer = new StreamWriter(storage, notifier);
+  const deps: ServiceDeps = { config, storage, clock, notifier, writer };
+  const pushRules = new PushRuleService(deps);
   const throttle = new LoginThrottle(clock, config.rateLimits);
   const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs);
   const uia = new UiaService(storage, clock, throttle, config.serverName);
@@ -59,9 +69,13 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     login: new LoginService(storage, sessions, throttle, config.serverName),
     devices: new DeviceService(storage, sessions, uia),
     registrationTokens: new RegistrationTokenService(config, storage, clock),
-    pushRules: new PushRuleService(deps),
+    pushRules,
     profile: new ProfileService(deps),
     accountData: new AccountDataService(deps),
     filters: new FilterService(deps),
+    rooms: new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
+    receiptsTyping: new ReceiptsAndTyping(storage, writer, clock),
+    sync: new SyncService(storage, notifier, clock, pushRules),
+    writer,
   };
 }

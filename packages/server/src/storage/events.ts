@@ -63,6 +63,8 @@ export interface EventStore {
   /** Every history_visibility change of a room, oldest first. */
   visibilityHistory(roomId: string): Promise<Array<{ streamOrdering: number; visibility: string }>>;
   replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string): Promise<void>;
+  /** How many events of the given types others sent in the room after `after` (unread counts). */
+  countFromOthers(roomId: string, after: number, userId: string, types: readonly string[]): Promise<number>;
 
   findTxn(userId: string, deviceId: string, txnId: string): Promise<string | undefined>;
   insertTxn(userId: string, deviceId: string, txnId: string, eventId: string, now: number): Promise<void>;
@@ -279,6 +281,19 @@ export class KyselyEventStore implements EventStore {
 
   async replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string) {
     await this.#db.updateTable('events').set({ json, unsigned, redacted_by: redactedBy }).where('event_id', '=', eventId).execute();
+  }
+
+  async countFromOthers(roomId: string, after: number, userId: string, types: readonly string[]) {
+    const row = await this.#db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('room_id', '=', roomId)
+      .where('stream_ordering', '>', after)
+      .where('sender', '!=', userId)
+      .where('type', 'in', types)
+      .where('redacted_by', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async findTxn(userId: string, deviceId: string, txnId: string) {

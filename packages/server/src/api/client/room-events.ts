@@ -1,0 +1,60 @@
+/** Sending events, room state and redactions (spec: "Sending events to a room", "Redactions"). */
+import { Type } from 'typebox';
+import { principal, requireAuth } from '../../http/authenticate.ts';
+import { limits } from '../../http/rate-limits.ts';
+import type { App } from '../../http/types.ts';
+import type { Services } from '../../services/index.ts';
+import { EventContent, EventTypeField, RoomIdParam, TxnIdField } from './fields.ts';
+
+export function roomEventRoutes(app: App, services: Services) {
+  const auth = requireAuth(services.sessions);
+  const { rooms } = services;
+
+  /** PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId} */
+  app.put(
+    '/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId',
+    {
+      onRequest: auth,
+      config: { rateLimit: limits.send },
+      schema: { params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField, txnId: TxnIdField }), body: EventContent },
+    },
+    async (request) => ({
+      event_id: await rooms.send(principal(request), request.params.roomId, request.params.eventType, request.params.txnId, request.body),
+    }),
+  );
+
+  /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (the state key may be empty and omitted) */
+  const putState = async (request: { params: { roomId: string; eventType: string; stateKey?: string }; body: Record<string, unknown> } & Parameters<typeof principal>[0]) => ({
+    event_id: await rooms.setState(principal(request), request.params.roomId, request.params.eventType, request.params.stateKey ?? '', request.body),
+  });
+  app.put(
+    '/_matrix/client/v3/rooms/:roomId/state/:eventType',
+    { onRequest: auth, config: { rateLimit: limits.send }, schema: { params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField }), body: EventContent } },
+    (request) => putState(request),
+  );
+  app.put(
+    '/_matrix/client/v3/rooms/:roomId/state/:eventType/:stateKey',
+    {
+      onRequest: auth,
+      config: { rateLimit: limits.send },
+      schema: { params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField, stateKey: Type.String({ maxLength: 255 }) }), body: EventContent },
+    },
+    (request) => putState(request),
+  );
+
+  /** PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId} */
+  app.put(
+    '/_matrix/client/v3/rooms/:roomId/redact/:eventId/:txnId',
+    {
+      onRequest: auth,
+      config: { rateLimit: limits.send },
+      schema: {
+        params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventId: Type.String({ minLength: 1, maxLength: 255 }), txnId: TxnIdField }),
+        body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1024 })) }),
+      },
+    },
+    async (request) => ({
+      event_id: await rooms.redact(principal(request), request.params.roomId, request.params.eventId, request.params.txnId, request.body.reason),
+    }),
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * Appending an event to a room: the one place where an event is authorised against the room's
+ * current state, built (prev_events, auth_events, depth), hashed, signed and stored. Runs inside a
+ * stream-writer job, so it holds the stream lock: events of a room are appended one at a time, in
+ * order, across every server process.
+ */
+import { MatrixError, authEventTypesFor, authorizeEvent, redactEvent, redactedEventId, type PersistedEvent, type RoomVersion, type StateEvent } from '@caduceus/core';
+import type { Config } from '../../config/config.ts';
+import { buildEvent } from '../../crypto/event-hashing.ts';
+import type { SigningKey } from '../../crypto/signing-key.ts';
+import type { EventRow } from '../../storage/index.ts';
+import type { Clock } from '../clock.ts';
+import type { WriteContext } from '../stream-writer.ts';
+
+export interface AppendRequest {
+  roomId: string;
+  type: string;
+  stateKey?: string | undefined;
+  sender: string;
+  content: Record<string, unknown>;
+  redacts?: string | undefined;
+  /** The sending device's transaction, for idempotent retries and unsigned.transaction_id. */
+  txn?: { deviceId: string; txnId: string } | undefined;
+}
+
+export interface AppendedEvent {
+  event: PersistedEvent;
+  streamOrdering: number;
+  /** True when the transaction id had been used already and the earlier event is returned. */
+  duplicate: boolean;
+}
+
+export const parseEvent = (row: Pick<EventRow, 'json'>) => JSON.parse(row.json) as PersistedEvent;
+
+export class EventAppender {
+  readonly #config: Config;
+  readonly #clock: Clock;
+  readonly #key: SigningKey;
+
+  constructor(config: Config, clock: Clock, key: SigningKey) {
+    this.#config = config;
+    this.#clock = clock;
+    this.#key = key;
+  }
+
+  async append(ctx: WriteContext, request: AppendRequest, roomVersion: RoomVersion): Promise<AppendedEvent> {
+    const { stores } = ctx;
+    if (request.txn) {
+      const earlier = await stores.events.findTxn(request.sender, request.txn.deviceId, request.txn.txnId);
+      if (earlier) {
+        const row = await stores.events.get(earlier);
+        if (row) return { event: parseEvent(row), streamOrdering: row.streamOrdering, duplicate: true };
+      }
+    }
+
+    const draftHead = {
+      room_id: request.roomId,
+      type: request.type,
+      sender: request.sender,
+      content: request.content,
+      ...(request.stateKey !== undefined ? { state_key: request.stateKey } : {}),
+    };
+    // The auth rules read only a few pieces of state: load exactly those.
+    const authState = new Map<string, EventRow>();
+    const pairs = [...authEventTypesFor(draftHead), { type: 'm.room.create', stateKey: '' }];
+    if (request.type === 'm.room.power_levels') pairs.push({ type: 'm.room.power_levels', stateKey: '' });
+    for (const { type, stateKey } of pairs) {
+      const key = `${type}\u0000${stateKey}`;
+      if (authState.has(key)) continue;
+      const row = await stores.events.currentStateEvent(request.roomId, type, stateKey);
+      if (row) authState.set(key, row);
+    }
+    const parsedState = new Map<string, PersistedEvent>();
+    for (const [key, row] of authState) parsedState.set(key, parseEvent(row));
+    const lookup = (type: string, stateKey: string): StateEvent | undefined => parsedState.get(`${type}\u0000${stateKey}`);
+
+    const latest = await stores.events.latest(request.roomId);
+    const authorisable = { ...draftHead, prev_events: latest ? [latest.eventId] : [] };
+    const verdict = authorizeEvent(authorisable, lookup, roomVersion);
+    if (!verdict.ok) throw new MatrixError('M_FORBIDDEN', verdict.reason);
+
+    const authEvents = authEventTypesFor(draftHead)
+      .map(({ type, stateKey }) => lookup(type, stateKey)?.event_id)
+      .filter((id): id is string => id !== undefined);
+    const event = buildEvent(
+      {
+        ...draftHead,
+        origin_server_ts: this.#clock.now(),
+        depth: latest ? latest.depth + 1 : 1,
+        prev_events: latest ? [latest.eventId] : [],
+        auth_events: authEvents,
+        ...(request.redacts !== undefined ? { redacts: request.redacts } : {}),
+      },
+      roomVersion,
+      this.#config.serverName,
+      this.#key,
+    );
+
+    const streamOrdering = await ctx.nextPosition();
+    const unsigned: Record<string, unknown> = {};
+    if (request.stateKey !== undefined) {
+      const previous = await stores.events.currentStateEvent(request.roomId, request.type, request.stateKey);
+      if (previous) {
+        const prev = parseEvent(previous);
+        unsigned.replaces_state = prev.event_id;
+        unsigned.prev_content = prev.content;
+        unsigned.prev_sender = prev.sender;
+      }
+    }
+    const relation = request.content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+    await stores.events.insert({
+      streamOrdering,
+      eventId: event.event_id,
+      roomId: event.room_id,
+      type: event.type,
+      stateKey: event.state_key ?? null,
+      sender: event.sender,
+      originServerTs: event.origin_server_ts,
+      depth: event.depth,
+      json: JSON.stringify(event),
+      unsigned: JSON.stringify(unsigned),
+      relatesTo: typeof relation?.event_id === 'string' ? relation.event_id : null,
+      relType: typeof relation?.rel_type === 'string' ? relation.rel_type : null,
+    });
+    if (event.state_key !== undefined) {
+      const membership = event.type === 'm.room.member' && typeof event.content.membership === 'string' ? event.content.membership : null;
+      await stores.events.setCurrentState(event.room_id, event.type, event.state_key, event.event_id, streamOrdering, membership);
+    }
+    if (request.txn) await stores.events.insertTxn(request.sender, request.txn.deviceId, request.txn.txnId, event.event_id, this.#clock.now());
+    if (event.type === 'm.room.redaction') await this.#applyRedaction(ctx, event, roomVersion);
+
+    ctx.touch([event.room_id], event.type === 'm.room.member' && event.state_key ? [event.state_key] : []);
+    return { event, streamOrdering, duplicate: false };
+  }
+
+  /** Prunes the redacted event's stored content (the spec's redaction algorithm), keeping the fact. */
+  async #applyRedaction(ctx: WriteContext, redaction: PersistedEvent, roomVersion: RoomVersion) {
+    const targetId = redactedEventId(redaction, roomVersion);
+    if (!targetId) return;
+    const target = await ctx.stores.events.get(targetId);
+    if (!target || target.roomId !== redaction.room_id || target.redactedBy) return;
+    const pruned = redactEvent(parseEvent(target), roomVersion);
+    const unsigned: Record<string, unknown> = { ...(JSON.parse(target.unsigned) as Record<string, unknown>), redacted_because: redaction };
+    delete unsigned.prev_content;
+    await ctx.stores.events.replaceRedacted(targetId, JSON.stringify(pruned), JSON.stringify(unsigned), redaction.event_id);
+  }
+}

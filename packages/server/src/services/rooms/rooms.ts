@@ -1,0 +1,303 @@
+/**
+ * Rooms as their members use them: create, join, invite, leave, kick, ban, set state, send, redact.
+ * Every change is one stream-writer job that appends events through the EventAppender.
+ */
+import {
+  MatrixError,
+  createEventContent,
+  defaultPowerLevelsContent,
+  isSupportedRoomVersion,
+  isValidRoomId,
+  mayRedact,
+  parseUserId,
+  DEFAULT_ROOM_VERSION,
+  type PersistedEvent,
+  type RoomPreset,
+  type RoomVersion,
+} from '@caduceus/core';
+import type { Config } from '../../config/config.ts';
+import type { Stores } from '../../storage/index.ts';
+import type { Clock } from '../clock.ts';
+import { randomString } from '../secrets.ts';
+import type { Principal } from '../sessions.ts';
+import type { StreamWriter, WriteContext } from '../stream-writer.ts';
+import { parseEvent, type EventAppender } from './append.ts';
+
+/** The largest event we accept, as the spec bounds PDUs (65536 bytes of canonical JSON). */
+export const MAX_EVENT_BYTES = 65_536;
+
+export interface CreateRoomRequest {
+  visibility?: 'public' | 'private' | undefined;
+  room_alias_name?: string | undefined;
+  name?: string | undefined;
+  topic?: string | undefined;
+  invite?: string[] | undefined;
+  room_version?: string | undefined;
+  creation_content?: Record<string, unknown> | undefined;
+  initial_state?: Array<{ type: string; state_key?: string | undefined; content: Record<string, unknown> }> | undefined;
+  preset?: RoomPreset | undefined;
+  is_direct?: boolean | undefined;
+  power_level_content_override?: Record<string, unknown> | undefined;
+}
+
+type Membership = 'join' | 'invite' | 'leave' | 'ban';
+
+/** History visibility we never allow: healthcare rooms are not readable by people who are not in them. */
+const FORBIDDEN_VISIBILITY = 'world_readable';
+
+export class RoomService {
+  readonly #config: Config;
+  readonly #clock: Clock;
+  readonly #writer: StreamWriter;
+  readonly #appender: EventAppender;
+  readonly #stores: Stores;
+
+  constructor(config: Config, clock: Clock, stores: Stores, writer: StreamWriter, appender: EventAppender) {
+    this.#config = config;
+    this.#clock = clock;
+    this.#stores = stores;
+    this.#writer = writer;
+    this.#appender = appender;
+  }
+
+  async createRoom(principal: Principal, request: CreateRoomRequest): Promise<string> {
+    const version = request.room_version ?? DEFAULT_ROOM_VERSION;
+    if (!isSupportedRoomVersion(version)) {
+      throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `Room version ${version} is not supported; use 10 or 11`);
+    }
+    const preset: RoomPreset = request.preset ?? (request.visibility === 'public' ? 'public_chat' : 'private_chat');
+    const invitees = [...new Set(request.invite ?? [])];
+    for (const invitee of invitees) await this.#checkLocalUser(invitee);
+    for (const state of request.initial_state ?? []) this.#checkStateContent(state.type, state.content);
+    const alias = request.room_alias_name !== undefined ? this.#aliasFromName(request.room_alias_name) : undefined;
+    const roomId = `!${randomString(18)}:${this.#config.serverName}`;
+    const creator = principal.userId;
+
+    await this.#writer.write(async (ctx) => {
+      if (alias && !(await ctx.stores.rooms.createAlias(alias, roomId, creator, this.#clock.now()))) {
+        throw new MatrixError('M_ROOM_IN_USE', 'That room alias is taken');
+      }
+      await ctx.stores.rooms.create({ roomId, roomVersion: version, creator, createdTs: this.#clock.now(), isPublic: request.visibility === 'public' });
+      const send = (type: string, stateKey: string, content: Record<string, unknown>) =>
+        this.#appender.append(ctx, { roomId, type, stateKey, sender: creator, content }, version);
+
+      await send('m.room.create', '', createEventContent(creator, version, request.creation_content ?? {}));
+      await send('m.room.member', creator, { membership: 'join', ...(await this.#profileContent(ctx.stores, creator)) });
+      const powerLevels = { ...defaultPowerLevelsContent(creator, preset, invitees), ...(request.power_level_content_override ?? {}) };
+      await send('m.room.power_levels', '', powerLevels as Record<string, unknown>);
+      if (alias) await send('m.room.canonical_alias', '', { alias });
+      const isPublic = preset === 'public_chat';
+      await send('m.room.join_rules', '', { join_rule: isPublic ? 'public' : 'invite' });
+      // Healthcare default: a new member of a private room does not read what was said before their invite.
+      await send('m.room.history_visibility', '', { history_visibility: isPublic ? 'shared' : 'invited' });
+      await send('m.room.guest_access', '', { guest_access: 'forbidden' });
+      for (const state of request.initial_state ?? []) await send(state.type, state.state_key ?? '', state.content);
+      if (request.name !== undefined) await send('m.room.name', '', { name: request.name });
+      if (request.topic !== undefined) await send('m.room.topic', '', { topic: request.topic });
+      for (const invitee of invitees) {
+        await send('m.room.member', invitee, {
+          membership: 'invite',
+          ...(request.is_direct ? { is_direct: true } : {}),
+          ...(await this.#profileContent(ctx.stores, invitee)),
+        });
+      }
+    });
+    return roomId;
+  }
+
+  /** PUT /rooms/{roomId}/send/{eventType}/{txnId} */
+  async send(principal: Principal, roomId: string, type: string, txnId: string, content: Record<string, unknown>): Promise<string> {
+    this.#checkSize(content);
+    const { event } = await this.#writer.write(async (ctx) =>
+      this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, await this.#version(ctx, roomId)),
+    );
+    return event.event_id;
+  }
+
+  /** PUT /rooms/{roomId}/state/{eventType}/{stateKey}: a repeat of the current content is not a new event. */
+  async setState(principal: Principal, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
+    this.#checkSize(content);
+    this.#checkStateContent(type, content);
+    if (type === 'm.room.member') throw new MatrixError('M_FORBIDDEN', 'Use the membership endpoints (join, invite, leave, kick, ban) to change membership');
+    return this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId);
+      const current = await ctx.stores.events.currentStateEvent(roomId, type, stateKey);
+      if (current && current.sender === principal.userId && JSON.stringify(parseEvent(current).content) === JSON.stringify(content)) {
+        const membership = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
+        if (membership && parseEvent(membership).content.membership === 'join') return current.eventId;
+      }
+      const { event } = await this.#appender.append(ctx, { roomId, type, stateKey, sender: principal.userId, content }, version);
+      return event.event_id;
+    });
+  }
+
+  /** PUT /rooms/{roomId}/redact/{eventId}/{txnId} */
+  async redact(principal: Principal, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
+    const { event } = await this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId);
+      const earlier = await ctx.stores.events.findTxn(principal.userId, principal.deviceId, txnId);
+      if (!earlier) {
+        const target = await ctx.stores.events.get(eventId);
+        if (!target || target.roomId !== roomId) throw new MatrixError('M_NOT_FOUND', 'No such event in this room');
+        const lookup = async (type: string, stateKey: string) => {
+          const row = await ctx.stores.events.currentStateEvent(roomId, type, stateKey);
+          return row ? parseEvent(row) : undefined;
+        };
+        const state = new Map<string, PersistedEvent>();
+        for (const [type, key] of [['m.room.power_levels', ''], ['m.room.create', '']] as const) {
+          const found = await lookup(type, key);
+          if (found) state.set(`${type}\u0000${key}`, found);
+        }
+        const verdict = mayRedact(principal.userId, target.sender, state, version);
+        if (!verdict.ok) throw new MatrixError('M_FORBIDDEN', verdict.reason);
+      }
+      return this.#appender.append(
+        ctx,
+        {
+          roomId,
+          type: 'm.room.redaction',
+          sender: principal.userId,
+          content: reason !== undefined ? { reason } : {},
+          redacts: eventId,
+          txn: { deviceId: principal.deviceId, txnId },
+        },
+        version,
+      );
+    });
+    return event.event_id;
+  }
+
+  /** POST /join/{roomIdOrAlias} and /rooms/{roomId}/join */
+  async join(principal: Principal, roomIdOrAlias: string, reason?: string): Promise<string> {
+    const roomId = await this.resolveRoom(roomIdOrAlias);
+    await this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId, true);
+      const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
+      // Joining again when already joined changes nothing (clients retry joins freely).
+      if (current && parseEvent(current).content.membership === 'join') return;
+      await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'join', reason);
+      await ctx.stores.rooms.unforget(principal.userId, roomId);
+    });
+    return roomId;
+  }
+
+  async invite(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    await this.#checkLocalUser(userId);
+    await this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId);
+      await this.#membership(ctx, version, roomId, principal.userId, userId, 'invite', reason);
+      await ctx.stores.rooms.unforget(userId, roomId);
+    });
+  }
+
+  async leave(principal: Principal, roomId: string, reason?: string): Promise<void> {
+    await this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId);
+      await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'leave', reason);
+    });
+  }
+
+  async kick(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    await this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId);
+      const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', userId);
+      const membership = current ? parseEvent(current).content.membership : undefined;
+      if (membership !== 'join' && membership !== 'invite' && membership !== 'knock') {
+        throw new MatrixError('M_FORBIDDEN', 'That user is not in the room');
+      }
+      await this.#membership(ctx, version, roomId, principal.userId, userId, 'leave', reason);
+    });
+  }
+
+  async ban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    await this.#writer.write(async (ctx) => {
+      await this.#membership(ctx, await this.#version(ctx, roomId), roomId, principal.userId, userId, 'ban', reason);
+    });
+  }
+
+  async unban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    await this.#writer.write(async (ctx) => {
+      const version = await this.#version(ctx, roomId);
+      const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', userId);
+      if (!current || parseEvent(current).content.membership !== 'ban') throw new MatrixError('M_FORBIDDEN', 'That user is not banned');
+      await this.#membership(ctx, version, roomId, principal.userId, userId, 'leave', reason);
+    });
+  }
+
+  /** POST /rooms/{roomId}/forget: only for rooms the user is no longer in. */
+  async forget(principal: Principal, roomId: string): Promise<void> {
+    const current = await this.#stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
+    const membership = current ? parseEvent(current).content.membership : undefined;
+    if (membership === undefined) throw new MatrixError('M_NOT_FOUND', 'You have never been in this room');
+    if (membership === 'join' || membership === 'invite') {
+      throw new MatrixError('M_UNKNOWN', 'Leave the room before forgetting it', { status: 400 });
+    }
+    await this.#stores.rooms.forget(principal.userId, roomId);
+  }
+
+  async joinedRooms(userId: string): Promise<string[]> {
+    return (await this.#stores.events.roomsOf(userId)).filter((m) => m.membership === 'join').map((m) => m.roomId);
+  }
+
+  /** A room id, or the room an alias names; 404 when neither exists. */
+  async resolveRoom(roomIdOrAlias: string): Promise<string> {
+    if (roomIdOrAlias.startsWith('#')) {
+      const found = await this.#stores.rooms.resolveAlias(roomIdOrAlias);
+      if (!found) throw new MatrixError('M_NOT_FOUND', 'No room has that alias');
+      return found.roomId;
+    }
+    if (!isValidRoomId(roomIdOrAlias)) throw new MatrixError('M_INVALID_PARAM', 'Not a room id or alias');
+    return roomIdOrAlias;
+  }
+
+  async #membership(ctx: WriteContext, version: RoomVersion, roomId: string, sender: string, target: string, membership: Membership, reason?: string) {
+    const profile = membership === 'join' || membership === 'invite' ? await this.#profileContent(ctx.stores, target) : {};
+    await this.#appender.append(
+      ctx,
+      { roomId, type: 'm.room.member', stateKey: target, sender, content: { membership, ...profile, ...(reason !== undefined ? { reason } : {}) } },
+      version,
+    );
+  }
+
+  async #profileContent(stores: Stores, userId: string): Promise<Record<string, unknown>> {
+    const user = await stores.users.get(userId);
+    return {
+      ...(user?.displayname ? { displayname: user.displayname } : {}),
+      ...(user?.avatarUrl ? { avatar_url: user.avatarUrl } : {}),
+    };
+  }
+
+  /** The room's version; rooms this server does not know are reported the same as rooms one is not in. */
+  async #version(ctx: WriteContext, roomId: string, forJoin = false): Promise<RoomVersion> {
+    const room = await ctx.stores.rooms.get(roomId);
+    if (!room || !isSupportedRoomVersion(room.roomVersion)) {
+      throw forJoin ? new MatrixError('M_NOT_FOUND', 'No such room') : new MatrixError('M_FORBIDDEN', 'You are not in this room');
+    }
+    return room.roomVersion;
+  }
+
+  async #checkLocalUser(userId: string) {
+    const parsed = parseUserId(userId);
+    if (!parsed) throw new MatrixError('M_INVALID_PARAM', 'Not a valid user id');
+    if (parsed.serverName !== this.#config.serverName) throw new MatrixError('M_FORBIDDEN', 'Users of other servers cannot be invited: federation is not enabled');
+    const user = await this.#stores.users.get(userId);
+    if (!user || user.deactivated) throw new MatrixError('M_NOT_FOUND', 'No such user');
+  }
+
+  #checkStateContent(type: string, content: Record<string, unknown>) {
+    if (type === 'm.room.history_visibility' && content.history_visibility === FORBIDDEN_VISIBILITY) {
+      throw new MatrixError('M_FORBIDDEN', 'Rooms on this server cannot be world-readable');
+    }
+  }
+
+  #checkSize(content: Record<string, unknown>) {
+    if (Buffer.byteLength(JSON.stringify(content)) > MAX_EVENT_BYTES - 1024) {
+      throw new MatrixError('M_TOO_LARGE', 'Event is too large');
+    }
+  }
+
+  #aliasFromName(name: string): string {
+    if (!/^[a-z0-9._=\-/+]+$/i.test(name) || name.length > 200) throw new MatrixError('M_INVALID_PARAM', 'Invalid room alias name');
+    return `#${name}:${this.#config.serverName}`;
+  }
+}

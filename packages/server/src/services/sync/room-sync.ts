@@ -1,0 +1,201 @@
+/**
+ * One room's part of a /sync answer: timeline, state before it, ephemeral events, room account
+ * data, the summary and unread counts — for joined rooms, invites and rooms the user left.
+ */
+import type { EventRow, ReceiptRecord, Stores } from '../../storage/index.ts';
+import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/client-events.ts';
+import { visibilityFor, type VisibilityCheck } from '../rooms/visibility.ts';
+import { eventPasses, type EventFilterLike, type SyncFilterLike } from './event-filter.ts';
+
+export const DEFAULT_TIMELINE_LIMIT = 10;
+export const MAX_TIMELINE_LIMIT = 1000;
+/** Event types that count as unread messages (encrypted content cannot be inspected by the server). */
+export const NOTIFYING_TYPES = ['m.room.message', 'm.room.encrypted', 'm.sticker', 'm.call.invite', 'm.poll.start'];
+/** State shown to someone invited, so they can decide whether to join (spec: "stripped state"). */
+const INVITE_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
+
+export interface RoomSyncContext {
+  stores: Stores;
+  userId: string;
+  deviceId: string;
+  roomId: string;
+  /** undefined: the client has nothing of this room yet (initial sync, or newly joined). */
+  since: number | undefined;
+  upTo: number;
+  now: number;
+  filter: SyncFilterLike | undefined;
+  fullState: boolean;
+  /** Stream position of the user's current membership event in the room. */
+  membershipStream: number;
+}
+
+export const token = (position: number) => `s${Math.max(0, position)}`;
+
+/** Keeps the visible, filter-passing events; builds the visibility check only when it can matter. */
+async function visibleEvents(ctx: RoomSyncContext, rows: EventRow[], joinedSince: number | undefined): Promise<EventRow[]> {
+  let check: VisibilityCheck | undefined;
+  const out: EventRow[] = [];
+  for (const row of rows) {
+    // Events after the user's current join are always visible to them; only older ones need the rules.
+    if (joinedSince === undefined || row.streamOrdering <= joinedSince) {
+      check ??= await visibilityFor(ctx.stores, ctx.roomId, ctx.userId);
+      if (!check(row)) continue;
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+function timelineLimit(filter: EventFilterLike | undefined): number {
+  return Math.min(Math.max(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, 0), MAX_TIMELINE_LIMIT);
+}
+
+/** The newest `limit` visible events at or before `upTo` (after `after`), oldest first, and whether more exist. */
+async function latestVisible(ctx: RoomSyncContext, upTo: number, after: number | undefined, joinedSince: number | undefined) {
+  const filter = ctx.filter?.room?.timeline;
+  const limit = timelineLimit(filter);
+  const picked: EventRow[] = [];
+  let cursor = upTo;
+  // Walk back in pages until one more than the limit is found (so "limited" is known) or history
+  // ends, or history becomes invisible to the user (nothing older can be shown either).
+  while (picked.length <= limit) {
+    const page = await ctx.stores.events.page(ctx.roomId, cursor, 'b', Math.max(limit + 1, 20), after);
+    if (page.length === 0) break;
+    const visible = await visibleEvents(ctx, page, joinedSince);
+    for (const row of visible) if (eventPasses(filter, { type: row.type, sender: row.sender })) picked.push(row);
+    cursor = page[page.length - 1]!.streamOrdering - 1;
+    if (visible.length === 0) break;
+  }
+  return { events: picked.slice(0, limit).reverse(), limited: picked.length > limit };
+}
+
+function lazyMembers(filter: EventFilterLike | undefined) {
+  return filter?.lazy_load_members === true;
+}
+
+/** State events for the client: filtered, and with lazy loading only the members the timeline needs. */
+function filterState(ctx: RoomSyncContext, state: EventRow[], timeline: EventRow[]): EventRow[] {
+  const stateFilter = ctx.filter?.room?.state;
+  const lazy = lazyMembers(stateFilter);
+  const needed = new Set([ctx.userId, ...timeline.map((e) => e.sender)]);
+  const inTimeline = new Set(timeline.map((e) => e.eventId));
+  return state.filter((row) => {
+    if (inTimeline.has(row.eventId)) return false;
+    if (lazy && row.type === 'm.room.member' && !needed.has(row.stateKey ?? '')) return false;
+    return eventPasses(stateFilter, { type: row.type, sender: row.sender });
+  });
+}
+
+async function format(ctx: RoomSyncContext, rows: EventRow[]): Promise<ClientEvent[]> {
+  const own = rows.filter((r) => r.sender === ctx.userId).map((r) => r.eventId);
+  const txnIds = await ctx.stores.events.txnIdsOf(ctx.userId, ctx.deviceId, own);
+  return rows.map((row) => clientEvent(row, { now: ctx.now, txnIds, omitRoomId: true }));
+}
+
+export interface JoinedRoomExtras {
+  /** Events of this room in (since, upTo], already loaded for all rooms at once. */
+  rangeEvents: EventRow[];
+  typing: string[] | undefined;
+  receipts: ReceiptRecord[];
+  accountData: Array<{ type: string; content: Record<string, unknown> }>;
+}
+
+export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras): Promise<Record<string, unknown> | undefined> {
+  const incremental = ctx.since !== undefined;
+  let timeline: EventRow[];
+  let limited: boolean;
+  let state: EventRow[];
+
+  if (incremental) {
+    const filter = ctx.filter?.room?.timeline;
+    const limit = timelineLimit(filter);
+    const passing = (await visibleEvents(ctx, extras.rangeEvents, ctx.membershipStream)).filter((r) =>
+      eventPasses(filter, { type: r.type, sender: r.sender }),
+    );
+    limited = passing.length > limit;
+    timeline = passing.slice(passing.length - limit);
+    const timelineStart = timeline[0]?.streamOrdering ?? ctx.upTo + 1;
+    if (ctx.fullState) state = await ctx.stores.events.stateAt(ctx.roomId, timelineStart - 1);
+    else if (limited) state = await ctx.stores.events.stateChangedBetween(ctx.roomId, ctx.since!, timelineStart - 1);
+    else state = [];
+  } else {
+    const latest = await latestVisible(ctx, ctx.upTo, undefined, ctx.membershipStream);
+    timeline = latest.events;
+    limited = latest.limited;
+    state = await ctx.stores.events.stateAt(ctx.roomId, (timeline[0]?.streamOrdering ?? ctx.upTo + 1) - 1);
+  }
+  state = filterState(ctx, state, timeline);
+
+  const ephemeral = ephemeralEvents(ctx, extras);
+  if (incremental && timeline.length === 0 && state.length === 0 && ephemeral.length === 0 && extras.accountData.length === 0 && !ctx.fullState) {
+    return undefined;
+  }
+
+  const section: Record<string, unknown> = {
+    timeline: { events: await format(ctx, timeline), limited, prev_batch: token((timeline[0]?.streamOrdering ?? ctx.upTo + 1) - 1) },
+    state: { events: await format(ctx, state) },
+    ephemeral: { events: ephemeral },
+    account_data: { events: extras.accountData },
+    unread_notifications: await unreadCounts(ctx),
+  };
+  const membershipChanged = !incremental || [...timeline, ...state].some((e) => e.type === 'm.room.member');
+  if (membershipChanged) section.summary = await summary(ctx);
+  return section;
+}
+
+function ephemeralEvents(ctx: RoomSyncContext, extras: JoinedRoomExtras) {
+  const filter = ctx.filter?.room?.ephemeral;
+  const events: Array<{ type: string; content: Record<string, unknown> }> = [];
+  if (extras.typing !== undefined) events.push({ type: 'm.typing', content: { user_ids: extras.typing } });
+  const receipts: Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>> = {};
+  for (const r of extras.receipts) {
+    // Private read receipts are for their owner only.
+    if (r.receiptType === 'm.read.private' && r.userId !== ctx.userId) continue;
+    const byType = (receipts[r.eventId] ??= {});
+    const byUser = (byType[r.receiptType] ??= {});
+    byUser[r.userId] = { ts: r.ts, ...(r.threadId ? { thread_id: r.threadId } : {}) };
+  }
+  if (Object.keys(receipts).length > 0) events.push({ type: 'm.receipt', content: receipts });
+  return events.filter((e) => eventPasses(filter, { type: e.type }));
+}
+
+async function unreadCounts(ctx: RoomSyncContext) {
+  const readPosition = (await ctx.stores.ephemeral.readPosition(ctx.roomId, ctx.userId)) ?? ctx.membershipStream;
+  const count = await ctx.stores.events.countFromOthers(ctx.roomId, Math.max(readPosition, ctx.membershipStream), ctx.userId, NOTIFYING_TYPES);
+  // Highlights need push-rule evaluation of content, which encrypted rooms do not allow the server.
+  return { notification_count: count, highlight_count: 0 };
+}
+
+async function summary(ctx: RoomSyncContext) {
+  const members = await ctx.stores.events.members(ctx.roomId, ['join', 'invite']);
+  const joined = members.filter((m) => m.membership === 'join').length;
+  const heroes = members
+    .filter((m) => m.userId !== ctx.userId)
+    .map((m) => m.userId)
+    .sort()
+    .slice(0, 5);
+  return { 'm.heroes': heroes, 'm.joined_member_count': joined, 'm.invited_member_count': members.length - joined };
+}
+
+export async function invitedRoom(ctx: RoomSyncContext, inviteEvent: EventRow) {
+  const state: Array<ReturnType<typeof strippedEvent>> = [];
+  for (const type of INVITE_STATE_TYPES) {
+    const row = await ctx.stores.events.currentStateEvent(ctx.roomId, type, '');
+    if (row) state.push(strippedEvent(row));
+  }
+  const inviter = await ctx.stores.events.currentStateEvent(ctx.roomId, 'm.room.member', inviteEvent.sender);
+  if (inviter) state.push(strippedEvent(inviter));
+  state.push(strippedEvent(inviteEvent));
+  return { invite_state: { events: state } };
+}
+
+/** A room the user left (or was kicked or banned from): what happened up to and including that. */
+export async function leftRoom(ctx: RoomSyncContext, accountData: Array<{ type: string; content: Record<string, unknown> }>) {
+  const { events, limited } = await latestVisible(ctx, ctx.membershipStream, ctx.since, undefined);
+  const state = filterState(ctx, await ctx.stores.events.stateAt(ctx.roomId, (events[0]?.streamOrdering ?? ctx.membershipStream + 1) - 1), events);
+  return {
+    timeline: { events: await format(ctx, events), limited, prev_batch: token((events[0]?.streamOrdering ?? ctx.membershipStream + 1) - 1) },
+    state: { events: await format(ctx, ctx.since === undefined ? state : []) },
+    account_data: { events: accountData },
+  };
+}

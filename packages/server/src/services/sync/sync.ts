@@ -1,0 +1,165 @@
+/**
+ * GET /sync (spec: "Syncing"): everything that changed for a user since their last position, or
+ * everything they can see on an initial sync; a long-poll waits on the notifier until something
+ * for this user commits. The token is the global stream position: "s<number>".
+ */
+import { MatrixError } from '@caduceus/core';
+import type { MembershipRow, Storage } from '../../storage/index.ts';
+import { GLOBAL_ROOM } from '../../storage/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Notifier } from '../notifier.ts';
+import type { PushRuleService } from '../push-rules.ts';
+import type { Principal } from '../sessions.ts';
+import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
+import { invitedRoom, joinedRoom, leftRoom, token, type RoomSyncContext } from './room-sync.ts';
+
+export interface SyncRequest {
+  since?: string | undefined;
+  timeoutMs: number;
+  fullState: boolean;
+  filter: SyncFilterLike | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Longest long-poll we hold, whatever the client asks. */
+export const MAX_SYNC_TIMEOUT_MS = 60_000;
+
+export function parseSyncToken(value: string): number {
+  const match = /^s(\d{1,15})$/.exec(value);
+  if (!match) throw new MatrixError('M_INVALID_PARAM', 'Unknown sync token; start again without "since"');
+  return Number(match[1]);
+}
+
+type AccountDataEvent = { type: string; content: Record<string, unknown> };
+
+export class SyncService {
+  readonly #storage: Storage;
+  readonly #notifier: Notifier;
+  readonly #clock: Clock;
+  readonly #pushRules: PushRuleService;
+
+  constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService) {
+    this.#storage = storage;
+    this.#notifier = notifier;
+    this.#clock = clock;
+    this.#pushRules = pushRules;
+  }
+
+  async sync(principal: Principal, request: SyncRequest): Promise<Record<string, unknown>> {
+    const since = request.since !== undefined ? parseSyncToken(request.since) : undefined;
+    const deadline = Date.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
+    for (;;) {
+      const upTo = await this.#storage.stream.current();
+      const from = since !== undefined ? Math.min(since, upTo) : undefined;
+      const { response, rooms, empty } = await this.#build(principal, from, upTo, request);
+      const remaining = deadline - Date.now();
+      if (!empty || from === undefined || request.fullState || remaining <= 0 || request.signal?.aborted) return response;
+      await this.#notifier.wait({ userId: principal.userId, rooms, since: upTo }, remaining, request.signal);
+      if (Date.now() >= deadline || request.signal?.aborted) {
+        // Woken by the deadline: one last look, so a change that raced the timeout is not held back.
+        return (await this.#build(principal, from, await this.#storage.stream.current(), request)).response;
+      }
+    }
+  }
+
+  async #build(principal: Principal, since: number | undefined, upTo: number, request: SyncRequest) {
+    const stores = this.#storage;
+    const { userId } = principal;
+    const filter = request.filter;
+    const now = this.#clock.now();
+    const memberships = (await stores.events.roomsOf(userId)).filter((m) => m.streamOrdering <= upTo && roomPasses(filter?.room, m.roomId));
+    const forgotten = await stores.rooms.forgottenBy(userId);
+
+    const joined = memberships.filter((m) => m.membership === 'join');
+    const joinedIds = joined.map((m) => m.roomId);
+    const incremental = since !== undefined;
+
+    // Everything of the range for all joined rooms at once: one query, not one per room.
+    const rangeEvents = incremental ? await stores.events.inRange(joinedIds, since, upTo) : [];
+    const eventsByRoom = groupBy(rangeEvents, (e) => e.roomId);
+    // Incremental: rooms whose typing set changed (so "stopped typing" is told too); initial: rooms where someone types.
+    const typingChanged = incremental ? await stores.ephemeral.typingRoomsChanged(joinedIds, since, upTo) : joinedIds;
+    const typingNow = groupBy(await stores.ephemeral.typingIn(typingChanged, now), (t) => t.roomId);
+    const typingRooms = new Set(incremental ? typingChanged : typingNow.keys());
+    const receipts = groupBy(incremental ? await stores.ephemeral.receiptsChanged(joinedIds, since, upTo) : await stores.ephemeral.receiptsOf(joinedIds), (r) => r.roomId);
+    const accountData = (await stores.accountData.changedSince(userId, since ?? 0)).filter((a) => a.streamId <= upTo);
+    const roomAccountData = groupBy(accountData.filter((a) => a.roomId !== GLOBAL_ROOM), (a) => a.roomId);
+
+    const context = (m: MembershipRow, roomSince: number | undefined): RoomSyncContext => ({
+      stores,
+      userId,
+      deviceId: principal.deviceId,
+      roomId: m.roomId,
+      since: roomSince,
+      upTo,
+      now,
+      filter,
+      fullState: request.fullState,
+      membershipStream: m.streamOrdering,
+    });
+    const roomDataOf = (roomId: string): AccountDataEvent[] =>
+      (roomAccountData.get(roomId) ?? []).filter((a) => eventPasses(filter?.room?.account_data, { type: a.type })).map((a) => ({ type: a.type, content: a.content }));
+
+    const join: Record<string, unknown> = {};
+    for (const m of joined) {
+      // A room joined since the last sync is new to the client: it gets the room in full.
+      const roomSince = incremental && m.streamOrdering <= since ? since : undefined;
+      const section = await joinedRoom(context(m, roomSince), {
+        rangeEvents: eventsByRoom.get(m.roomId) ?? [],
+        typing: typingRooms.has(m.roomId) ? (typingNow.get(m.roomId) ?? []).map((t) => t.userId) : undefined,
+        receipts: receipts.get(m.roomId) ?? [],
+        accountData: roomDataOf(m.roomId),
+      });
+      if (section) join[m.roomId] = section;
+    }
+
+    const invite: Record<string, unknown> = {};
+    const leave: Record<string, unknown> = {};
+    for (const m of memberships) {
+      const changed = !incremental || m.streamOrdering > since;
+      if (!changed) continue;
+      if (m.membership === 'invite') {
+        const inviteEvent = await stores.events.get(m.eventId);
+        if (inviteEvent) invite[m.roomId] = await invitedRoom(context(m, since), inviteEvent);
+      } else if ((m.membership === 'leave' || m.membership === 'ban') && !forgotten.has(m.roomId)) {
+        // Left rooms appear on an initial sync only when the filter asks for them.
+        if (!incremental && filter?.room?.include_leave !== true) continue;
+        leave[m.roomId] = await leftRoom(context(m, since), roomDataOf(m.roomId));
+      }
+    }
+
+    const globalData: AccountDataEvent[] = accountData
+      .filter((a) => a.roomId === GLOBAL_ROOM)
+      .map((a) => ({ type: a.type, content: a.content }));
+    const rulesChangedAt = await stores.pushRules.streamIdOf(userId);
+    if (!incremental || (rulesChangedAt > since && rulesChangedAt <= upTo)) {
+      globalData.push({ type: 'm.push_rules', content: { global: await this.#pushRules.ruleset(userId) } });
+    }
+    const filteredGlobal = globalData.filter((a) => eventPasses(filter?.account_data, { type: a.type }));
+
+    const response = {
+      next_batch: token(upTo),
+      account_data: { events: filteredGlobal },
+      presence: { events: [] },
+      to_device: { events: [] },
+      device_lists: { changed: [], left: [] },
+      device_one_time_keys_count: {},
+      device_unused_fallback_key_types: [],
+      rooms: { join, invite, leave, knock: {} },
+    };
+    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length === 0;
+    return { response, rooms: new Set(memberships.map((m) => m.roomId)), empty };
+  }
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}
+
