@@ -50,23 +50,33 @@ function timelineLimit(filter: EventFilterLike | undefined): number {
   return Math.min(Math.max(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, 0), MAX_TIMELINE_LIMIT);
 }
 
-/** The newest `limit` visible events at or before `upTo` (after `after`), oldest first, and whether more exist. */
+/**
+ * The newest `limit` visible events at or before `upTo` (after `after`), oldest first, and whether
+ * there is more. The timeline is contiguous: it stops at the first event the user may not see, so
+ * that the state before it (which the client is given in full) is the state its events build on.
+ */
 async function latestVisible(ctx: RoomSyncContext, upTo: number, after: number | undefined, joinedSince: number | undefined) {
   const filter = ctx.filter?.room?.timeline;
   const limit = timelineLimit(filter);
   const picked: EventRow[] = [];
   let cursor = upTo;
-  // Walk back in pages until one more than the limit is found (so "limited" is known) or history
-  // ends, or history becomes invisible to the user (nothing older can be shown either).
-  while (picked.length <= limit) {
+  let hidden = false;
+  while (picked.length <= limit && !hidden) {
     const page = await ctx.stores.events.page(ctx.roomId, cursor, 'b', Math.max(limit + 1, 20), after);
     if (page.length === 0) break;
     const visible = await visibleEvents(ctx, page, joinedSince);
-    for (const row of visible) if (eventPasses(filter, { type: row.type, sender: row.sender })) picked.push(row);
-    cursor = page[page.length - 1]!.streamOrdering - 1;
-    if (visible.length === 0) break;
+    const visibleIds = new Set(visible.map((r) => r.eventId));
+    for (const row of page) {
+      if (!visibleIds.has(row.eventId)) {
+        hidden = true;
+        break;
+      }
+      if (eventPasses(filter, { type: row.type, sender: row.sender })) picked.push(row);
+      cursor = row.streamOrdering - 1;
+    }
   }
-  return { events: picked.slice(0, limit).reverse(), limited: picked.length > limit };
+  const events = picked.slice(0, limit).reverse();
+  return { events, limited: picked.length > limit || hidden, start: events[0]?.streamOrdering ?? cursor + 1 };
 }
 
 function lazyMembers(filter: EventFilterLike | undefined) {
@@ -122,7 +132,7 @@ export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras)
     const latest = await latestVisible(ctx, ctx.upTo, undefined, ctx.membershipStream);
     timeline = latest.events;
     limited = latest.limited;
-    state = await ctx.stores.events.stateAt(ctx.roomId, (timeline[0]?.streamOrdering ?? ctx.upTo + 1) - 1);
+    state = await ctx.stores.events.stateAt(ctx.roomId, latest.start - 1);
   }
   state = filterState(ctx, state, timeline);
 
@@ -191,8 +201,8 @@ export async function invitedRoom(ctx: RoomSyncContext, inviteEvent: EventRow) {
 
 /** A room the user left (or was kicked or banned from): what happened up to and including that. */
 export async function leftRoom(ctx: RoomSyncContext, accountData: Array<{ type: string; content: Record<string, unknown> }>) {
-  const { events, limited } = await latestVisible(ctx, ctx.membershipStream, ctx.since, undefined);
-  const state = filterState(ctx, await ctx.stores.events.stateAt(ctx.roomId, (events[0]?.streamOrdering ?? ctx.membershipStream + 1) - 1), events);
+  const { events, limited, start } = await latestVisible(ctx, ctx.membershipStream, ctx.since, undefined);
+  const state = filterState(ctx, await ctx.stores.events.stateAt(ctx.roomId, start - 1), events);
   return {
     timeline: { events: await format(ctx, events), limited, prev_batch: token((events[0]?.streamOrdering ?? ctx.membershipStream + 1) - 1) },
     state: { events: await format(ctx, ctx.since === undefined ? state : []) },
