@@ -259,6 +259,19 @@ describe('sending, state and redaction', () => {
     assert.equal((await setState(alice, roomId, 'm.room.member', { membership: 'join' }, alice.userId)).status, 403);
   });
 
+  test('content without a canonical JSON form (a float) is 400 M_BAD_JSON, not a 500', async () => {
+    const alice = await registerUser(server);
+    const roomId = await createRoom(alice);
+    const res = await alice.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/float`, { body: 'temp', value: 37.5 });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.errcode, 'M_BAD_JSON');
+    const state = await setState(alice, roomId, 'org.example.vitals', { spo2: 0.97 });
+    assert.equal(state.status, 400);
+    const create = await alice.api.post('/_matrix/client/v3/createRoom', { creation_content: { weight: 1.5 } });
+    assert.equal(create.status, 400);
+    assert.equal((await alice.api.get('/_matrix/client/v3/joined_rooms')).body.joined_rooms.length, 1, 'the failed create left no room behind');
+  });
+
   test('an oversized event is 413 M_TOO_LARGE', async () => {
     const alice = await registerUser(server);
     const roomId = await createRoom(alice);

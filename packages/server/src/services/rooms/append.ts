@@ -4,7 +4,7 @@
  * stream-writer job, so it holds the stream lock: events of a room are appended one at a time, in
  * order, across every server process.
  */
-import { MatrixError, authEventTypesFor, authorizeEvent, redactEvent, redactedEventId, type PersistedEvent, type RoomVersion, type StateEvent } from '@caduceus/core';
+import { CanonicalJsonError, MatrixError, authEventTypesFor, authorizeEvent, redactEvent, redactedEventId, type PersistedEvent, type RoomVersion, type StateEvent } from '@caduceus/core';
 import type { Config } from '../../config/config.ts';
 import { buildEvent } from '../../crypto/event-hashing.ts';
 import type { SigningKey } from '../../crypto/signing-key.ts';
@@ -82,7 +82,7 @@ export class EventAppender {
     const authEvents = authEventTypesFor(draftHead)
       .map(({ type, stateKey }) => lookup(type, stateKey)?.event_id)
       .filter((id): id is string => id !== undefined);
-    const event = buildEvent(
+    const event = this.#build(
       {
         ...draftHead,
         origin_server_ts: this.#clock.now(),
@@ -92,8 +92,6 @@ export class EventAppender {
         ...(request.redacts !== undefined ? { redacts: request.redacts } : {}),
       },
       roomVersion,
-      this.#config.serverName,
-      this.#key,
     );
 
     const streamOrdering = await ctx.nextPosition();
@@ -131,6 +129,16 @@ export class EventAppender {
 
     ctx.touch([event.room_id], event.type === 'm.room.member' && event.state_key ? [event.state_key] : []);
     return { event, streamOrdering, duplicate: false };
+  }
+
+  /** Events are signed as canonical JSON: content that has no canonical form (floats, huge integers) is bad JSON. */
+  #build(draft: Parameters<typeof buildEvent>[0], roomVersion: RoomVersion): PersistedEvent {
+    try {
+      return buildEvent(draft, roomVersion, this.#config.serverName, this.#key);
+    } catch (err) {
+      if (err instanceof CanonicalJsonError) throw new MatrixError('M_BAD_JSON', `Event content is not valid canonical JSON: ${err.message}`);
+      throw err;
+    }
   }
 
   /** Prunes the redacted event's stored content (the spec's redaction algorithm), keeping the fact. */

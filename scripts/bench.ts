@@ -1,0 +1,299 @@
+/**
+ * `npm run bench [-- serial|fanout|initial-sync …] [--postgres URL]`: measures the messaging core
+ * against a real server in its own process (so the load generator does not share its event loop).
+ *  - serial: 56 users in one room, 3,287 messages sent one after another (the "Romeo and Juliet" shape).
+ *  - fanout: 1,000 users in 100 rooms of 10, 500 messages/s for 30 s, every member long-polling /sync;
+ *    send-to-delivery latency per recipient.
+ *  - initial-sync: a user in 100 rooms with 100 messages each; time of an initial /sync.
+ * Results are printed as a table; docs/benchmarks.md records them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, fetch } from 'undici';
+import pg from 'pg';
+
+// 1,000 concurrent long-polls need a pool wider than the default.
+const dispatcher = new Agent({ connections: 2048, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
+
+const args = process.argv.slice(2);
+const pgIndex = args.indexOf('--postgres');
+const pgAdminUrl = pgIndex >= 0 ? args[pgIndex + 1] : process.env.CADUCEUS_BENCH_DATABASE_URL;
+const selected = args.filter((a, i) => !a.startsWith('--') && (pgIndex < 0 || i !== pgIndex + 1));
+const scenarios = selected.length > 0 ? selected : ['serial', 'fanout', 'initial-sync'];
+const PASSWORD = 'benchmark password 123';
+const root = join(import.meta.dirname, '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+interface Server {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  rssMiB(): number;
+}
+
+async function startServer(): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'caduceus-bench-'));
+  const port = await freePort();
+  let dropDb = async () => {};
+  let databaseUrl: string | undefined;
+  if (pgAdminUrl) {
+    const name = `caduceus_bench_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: pgAdminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(pgAdminUrl);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: pgAdminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  const child = spawn(process.execPath, [join(root, 'packages/server/src/main.ts')], {
+    env: {
+      ...process.env,
+      CADUCEUS_PORT: String(port),
+      CADUCEUS_DATA_DIR: dataDir,
+      CADUCEUS_REGISTRATION: 'open',
+      CADUCEUS_RATE_LIMITS: 'off',
+      CADUCEUS_LOG_LEVEL: 'warn',
+      CADUCEUS_PASSWORD_MIN_LENGTH: '8',
+      ...(databaseUrl ? { CADUCEUS_DATABASE_URL: databaseUrl } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    process: child,
+    rssMiB: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+      await dropDb();
+    },
+  };
+}
+
+async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<any> {
+  const response = await fetch(url + path, {
+    dispatcher,
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await response.json()) as any;
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+interface User {
+  userId: string;
+  token: string;
+}
+
+async function register(url: string, name: string): Promise<User> {
+  const body = await call(url, 'POST', '/_matrix/client/v3/register', undefined, { username: name, password: PASSWORD, auth: { type: 'm.login.dummy' } });
+  return { userId: body.user_id, token: body.access_token };
+}
+
+async function inBatches<T, R>(items: T[], width: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await work(items[i]!, i);
+      }
+    }),
+  );
+  return results;
+}
+
+const enc = encodeURIComponent;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+async function makeRoom(url: string, owner: User, members: User[]): Promise<string> {
+  const { room_id } = await call(url, 'POST', '/_matrix/client/v3/createRoom', owner.token, { preset: 'public_chat' });
+  await inBatches(members, 8, (m) => call(url, 'POST', `/_matrix/client/v3/join/${enc(room_id)}`, m.token, {}));
+  return room_id;
+}
+
+async function serial(server: Server) {
+  const users = await inBatches(Array.from({ length: 56 }, (_, i) => `serial${i}`), 8, (n) => register(server.url, n));
+  const roomId = await makeRoom(server.url, users[0]!, users.slice(1));
+  const times: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < 3287; i++) {
+    const user = users[i % users.length]!;
+    const t0 = performance.now();
+    await call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/s${i}`, user.token, { msgtype: 'm.text', body: `Line ${i} of the play` });
+    times.push(performance.now() - t0);
+  }
+  const total = performance.now() - started;
+  times.sort((a, b) => a - b);
+  return {
+    'messages': 3287,
+    'median per message': fmt(percentile(times, 50)),
+    'p95': fmt(percentile(times, 95)),
+    'p99': fmt(percentile(times, 99)),
+    'throughput': `${(3287 / (total / 1000)).toFixed(0)} msg/s`,
+    'server RSS': `${server.rssMiB().toFixed(0)} MiB`,
+  };
+}
+
+async function fanout(server: Server) {
+  const USERS = Number(process.env.BENCH_USERS ?? 1000);
+  const ROOM_SIZE = 10;
+  const RATE = 500;
+  const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+  const users = await inBatches(Array.from({ length: USERS }, (_, i) => `fan${i}`), 8, (n) => register(server.url, n));
+  const rooms: Array<{ id: string; members: User[] }> = [];
+  for (let r = 0; r < USERS / ROOM_SIZE; r++) {
+    const members = users.slice(r * ROOM_SIZE, (r + 1) * ROOM_SIZE);
+    rooms.push({ id: await makeRoom(server.url, members[0]!, members.slice(1)), members });
+  }
+
+  const latencies: number[] = [];
+  let syncErrors = 0;
+  let running = true;
+  const loops = users.map(async (user) => {
+    // A timeline limit above what can pile up between two syncs, so every delivery is counted.
+    const filter = enc('{"room":{"timeline":{"limit":100}}}');
+    let since = (await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=0&filter=${filter}`, user.token)).next_batch;
+    while (running) {
+      try {
+        const body = await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=30000&since=${since}&filter=${filter}`, user.token);
+        const now = performance.timeOrigin + performance.now();
+        since = body.next_batch;
+        for (const room of Object.values(body.rooms?.join ?? {}) as any[]) {
+          for (const event of room.timeline.events) {
+            if (typeof event.content?.sent_at === 'number') latencies.push(now - event.content.sent_at / 1000);
+          }
+        }
+      } catch {
+        syncErrors++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+
+  let sendErrors = 0;
+  let sent = 0;
+  const started = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < RATE * SECONDS; i++) {
+    const due = started + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const room = rooms[i % rooms.length]!;
+    const sender = room.members[Math.floor(i / rooms.length) % ROOM_SIZE]!;
+    inFlight.push(
+      call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(room.id)}/send/m.room.message/f${i}`, sender.token, {
+        msgtype: 'm.text',
+        body: 'vitals update',
+        sent_at: Math.round((performance.timeOrigin + performance.now()) * 1000),
+      }).then(
+        () => sent++,
+        (err: Error) => {
+          if (sendErrors++ === 0) console.error(`first send error: ${err.message}`);
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const sendSeconds = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rss = server.rssMiB();
+  running = false;
+  // Wake the long-polls so the loops end.
+  await call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(rooms[0]!.id)}/send/m.room.message/end`, rooms[0]!.members[0]!.token, { body: 'end' });
+  await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 35_000))]);
+  latencies.sort((a, b) => a - b);
+  const expected = sent * ROOM_SIZE;
+  return {
+    'messages sent': `${sent} in ${sendSeconds.toFixed(1)} s (${(sent / sendSeconds).toFixed(0)} msg/s)`,
+    'deliveries': `${latencies.length} of ${expected} expected`,
+    'delivery p50': fmt(percentile(latencies, 50)),
+    'delivery p99': fmt(percentile(latencies, 99)),
+    'delivery max': fmt(latencies.at(-1) ?? NaN),
+    'errors': `${sendErrors} send, ${syncErrors} sync`,
+    'server RSS': `${rss.toFixed(0)} MiB`,
+  };
+}
+
+async function initialSync(server: Server) {
+  const owner = await register(server.url, 'syncowner');
+  const roomIds = await inBatches(Array.from({ length: 100 }, (_, i) => i), 4, async () => (await call(server.url, 'POST', '/_matrix/client/v3/createRoom', owner.token, {})).room_id as string);
+  await inBatches(roomIds, 4, async (roomId, r) => {
+    for (let i = 0; i < 100; i++) {
+      await call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/i${r}-${i}`, owner.token, { msgtype: 'm.text', body: `message ${i}` });
+    }
+  });
+  const runs: Record<string, number[]> = { 'default filter (10 per room)': [], 'limit 1, lazy members (SDK-like)': [] };
+  const filters: Record<string, string> = {
+    'default filter (10 per room)': '',
+    'limit 1, lazy members (SDK-like)': `&filter=${enc('{"room":{"timeline":{"limit":1},"state":{"lazy_load_members":true}}}')}`,
+  };
+  for (let i = 0; i < 7; i++) {
+    for (const [name, filter] of Object.entries(filters)) {
+      const t0 = performance.now();
+      const body = await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=0${filter}`, owner.token);
+      runs[name]!.push(performance.now() - t0);
+      if (Object.keys(body.rooms.join).length !== 100) throw new Error('initial sync did not return 100 rooms');
+    }
+  }
+  const result: Record<string, string> = {};
+  for (const [name, times] of Object.entries(runs)) {
+    times.sort((a, b) => a - b);
+    result[`initial sync, ${name}: median`] = fmt(percentile(times, 50));
+  }
+  return result;
+}
+
+const engine = pgAdminUrl ? 'PostgreSQL' : 'SQLite';
+console.log(`Caduceus benchmark on ${engine}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+for (const scenario of scenarios) {
+  const run = { serial, fanout, 'initial-sync': initialSync }[scenario];
+  if (!run) {
+    console.error(`unknown scenario ${scenario}; use serial, fanout or initial-sync`);
+    process.exit(2);
+  }
+  const server = await startServer();
+  try {
+    console.log(`\n## ${scenario} (${engine})`);
+    const result = await run(server);
+    for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(44)} ${v}`);
+  } finally {
+    await server.stop();
+  }
+}
