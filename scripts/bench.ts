@@ -16,7 +16,7 @@ import { Agent, fetch } from 'undici';
 import pg from 'pg';
 
 // 1,000 concurrent long-polls need a pool wider than the default.
-const dispatcher = new Agent({ connections: 2048, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
+const dispatcher = new Agent({ connections: 2048, pipelining: 1, connectTimeout: 60_000, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
 
 const args = process.argv.slice(2);
 const pgIndex = args.indexOf('--postgres');
@@ -42,6 +42,8 @@ interface Server {
   process: ChildProcess;
   stop(): Promise<void>;
   rssMiB(): number;
+  /** CPU seconds the server process has used so far. */
+  cpuSeconds(): number;
 }
 
 async function startServer(): Promise<Server> {
@@ -91,6 +93,10 @@ async function startServer(): Promise<Server> {
     rssMiB: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    },
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     stop: async () => {
       child.kill('SIGTERM');
@@ -185,10 +191,14 @@ async function fanout(server: Server) {
   const latencies: number[] = [];
   let syncErrors = 0;
   let running = true;
-  const loops = users.map(async (user) => {
+  // Clients connect 50 at a time, as a real population would, not 1,000 in the same millisecond.
+  let opened = 0;
+  const loops = users.map(async (user, i) => {
+    await new Promise((r) => setTimeout(r, Math.floor(i / 50) * 50));
     // A timeline limit above what can pile up between two syncs, so every delivery is counted.
     const filter = enc('{"room":{"timeline":{"limit":100}}}');
     let since = (await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=0&filter=${filter}`, user.token)).next_batch;
+    opened++;
     while (running) {
       try {
         const body = await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=30000&since=${since}&filter=${filter}`, user.token);
@@ -205,10 +215,13 @@ async function fanout(server: Server) {
       }
     }
   });
-  await new Promise((r) => setTimeout(r, 2000));
+  while (opened < users.length) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1000));
 
   let sendErrors = 0;
   let sent = 0;
+  const serverCpuBefore = server.cpuSeconds();
+  const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < RATE * SECONDS; i++) {
@@ -232,6 +245,9 @@ async function fanout(server: Server) {
   }
   await Promise.all(inFlight);
   const sendSeconds = (performance.now() - started) / 1000;
+  const serverCpu = (server.cpuSeconds() - serverCpuBefore) / sendSeconds;
+  const clientUsage = process.cpuUsage(clientCpuBefore);
+  const clientCpu = (clientUsage.user + clientUsage.system) / 1e6 / sendSeconds;
   await new Promise((r) => setTimeout(r, 2000));
   const rss = server.rssMiB();
   running = false;
@@ -248,6 +264,7 @@ async function fanout(server: Server) {
     'delivery max': fmt(latencies.at(-1) ?? NaN),
     'errors': `${sendErrors} send, ${syncErrors} sync`,
     'server RSS': `${rss.toFixed(0)} MiB`,
+    'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}%, load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
   };
 }
 

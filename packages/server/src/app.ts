@@ -26,6 +26,8 @@ import { filterRoutes } from './api/client/filters.ts';
 import { roomRoutes } from './api/client/rooms.ts';
 import { roomEventRoutes } from './api/client/room-events.ts';
 import { syncRoutes } from './api/client/sync.ts';
+import { directoryRoutes } from './api/client/directory.ts';
+import { roomHistoryRoutes } from './api/client/room-history.ts';
 
 /** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
 function requestSummary(request: FastifyRequest) {
@@ -90,6 +92,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   roomRoutes(app, services);
   roomEventRoutes(app, services);
   syncRoutes(app, services);
+  directoryRoutes(app, services);
+  roomHistoryRoutes(app, services);
 
   return app;
 }

@@ -26,13 +26,13 @@ export async function openServer(config: Config, clock: Clock = systemClock): Pr
     throw err;
   }
   const storage = createStorage(db, engine, close);
-  let notifier: Notifier;
-  if (config.database.kind === 'postgres') {
-    const shared = new PostgresNotifier(config.database.url);
-    await shared.start();
-    notifier = shared;
-  } else {
-    notifier = new LocalNotifier();
+  const notifier: Notifier = config.database.kind === 'postgres' ? new PostgresNotifier(config.database.url) : new LocalNotifier();
+  try {
+    await notifier.start(await storage.stream.current());
+  } catch (err) {
+    await notifier.close();
+    await storage.close();
+    throw err;
   }
   const services = createServices(config, storage, clock, loadOrCreateSigningKey(config.dataDir), notifier);
   return {

@@ -6,7 +6,7 @@
  * In room versions 10 and 11 the `event_id` is not part of the PDU — it is derived from it — so every
  * function here hashes and signs the event *without* `event_id`, whether or not the input carries one.
  */
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { canonicalJson, encodeUnpaddedBase64 } from '@caduceus/core';
 import { placeRedacts, redactEvent, redactedEventId, type PersistedEvent, type RoomVersion } from '@caduceus/core';
 import { signJson, verifyJsonSignature, type SigningKey } from './signing-key.ts';
@@ -100,8 +100,15 @@ export function buildEvent(draft: EventDraft, roomVersion: RoomVersion, serverNa
     if (target !== undefined) pdu = { ...pdu, ...placeRedacts(pdu.content, target, roomVersion) };
   }
   const hashed = { ...pdu, hashes: { sha256: computeContentHash(pdu) } };
-  const signed = signEvent({ ...hashed, signatures: {} as Record<string, Record<string, string>> }, roomVersion, serverName, key);
-  const event: PersistedEvent = { event_id: computeEventId(signed, roomVersion), ...signed };
+  // The signature and the reference hash cover the same bytes (the redacted event without
+  // signatures and unsigned): build them once and use them for both.
+  const signedBytes = Buffer.from(canonicalJson(redactEvent(hashed, roomVersion)), 'utf8');
+  const signature = encodeUnpaddedBase64(sign(null, signedBytes, key.privateKey));
+  const event: PersistedEvent = {
+    event_id: `$${createHash('sha256').update(signedBytes).digest('base64url')}`,
+    ...hashed,
+    signatures: { [serverName]: { [key.keyId]: signature } },
+  };
   if (unsigned !== undefined) event.unsigned = unsigned;
   return event;
 }

@@ -42,9 +42,10 @@ export class AccountDataService {
       throw new MatrixError('M_BAD_JSON', `${type} is maintained by the server and cannot be set through this API`, { status: 405 });
     }
     // Through the stream writer: the owner's /sync wakes and echoes the change (clients wait for it).
-    await this.#writer.write(async ({ stores, nextPosition, touch }) => {
+    await this.#writer.write(async ({ stores, nextPosition, touch, mark }) => {
       await stores.accountData.put(scope.userId, roomKey, type, content, await nextPosition());
       touch([], [scope.userId]);
+      mark('accountData', [scope.userId]);
     });
   }
 

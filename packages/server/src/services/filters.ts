@@ -98,6 +98,7 @@ const filterNotFound = () => new MatrixError('M_NOT_FOUND', 'No such filter');
 
 export class FilterService {
   readonly #filters: FilterStore;
+  readonly #resolved = new Map<string, Filter>();
 
   constructor(deps: ServiceDeps) {
     this.#filters = deps.storage.filters;
@@ -132,14 +133,15 @@ export class FilterService {
    * (M_NOT_FOUND when there is none).
    */
   async resolve(userId: string, filterParam: string): Promise<Filter> {
-    if (!filterParam.startsWith('{')) return this.#load(userId, filterParam);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(filterParam);
-    } catch {
-      throw new MatrixError('M_NOT_JSON', 'The filter parameter is not valid JSON');
-    }
-    return validateFilter(parsed);
+    // Clients send the same filter with every long-poll: parse and validate each distinct one once.
+    // Stored filters never change once created, so a cached one is still right.
+    const cacheKey = filterParam.startsWith('{') ? filterParam : `${userId}\u0000${filterParam}`;
+    const cached = this.#resolved.get(cacheKey);
+    if (cached) return cached;
+    const filter = filterParam.startsWith('{') ? parseInlineFilter(filterParam) : await this.#load(userId, filterParam);
+    if (this.#resolved.size >= MAX_RESOLVED_FILTERS) this.#resolved.clear();
+    this.#resolved.set(cacheKey, filter);
+    return filter;
   }
 
   async #load(userId: string, filterId: string): Promise<Filter> {
@@ -148,6 +150,19 @@ export class FilterService {
     return JSON.parse(json) as Filter;
   }
 }
+
+function parseInlineFilter(filterParam: string): Filter {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(filterParam);
+  } catch {
+    throw new MatrixError('M_NOT_JSON', 'The filter parameter is not valid JSON');
+  }
+  return validateFilter(parsed);
+}
+
+/** Distinct filters kept parsed; clearing the cache only costs a re-parse. */
+const MAX_RESOLVED_FILTERS = 10_000;
 
 function checkOwner(callerId: string, userId: string) {
   if (callerId !== userId) throw new MatrixError('M_FORBIDDEN', 'You may only use your own filters');

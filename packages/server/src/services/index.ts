@@ -16,10 +16,12 @@ import { EventAppender } from './rooms/append.ts';
 import { RoomService } from './rooms/rooms.ts';
 import { ReceiptsAndTyping } from './rooms/receipts-typing.ts';
 import { SyncService } from './sync/sync.ts';
+import { DirectoryService } from './rooms/directory.ts';
 import { PushRuleService } from './push-rules.ts';
 import { ProfileService } from './profile.ts';
 import { AccountDataService } from './account-data.ts';
 import { FilterService } from './filters.ts';
+import { RoomHistoryService } from './rooms/history.ts';
 
 /** What every service may be given; each takes only the parts it needs. */
 export interface ServiceDeps {
@@ -48,6 +50,8 @@ export interface Services {
   rooms: RoomService;
   receiptsTyping: ReceiptsAndTyping;
   sync: SyncService;
+  directory: DirectoryService;
+  history: RoomHistoryService;
   writer: StreamWriter;
 }
 
@@ -76,6 +80,8 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     rooms: new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
     receiptsTyping: new ReceiptsAndTyping(storage, writer, clock),
     sync: new SyncService(storage, notifier, clock, pushRules),
+    directory: new DirectoryService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
+    history: new RoomHistoryService(deps),
     writer,
   };
 }

@@ -6,11 +6,19 @@
  */
 import pg from 'pg';
 
+/** Kinds of change besides room events, so /sync can skip looking where nothing changed. */
+export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships';
+
 export interface StreamChange {
-  /** The stream position the change committed at. */
+  /** The first and last stream positions of the committed change (positions are contiguous). */
+  first: number;
   position: number;
+  /** Rooms whose members' long-polls wake. */
   rooms: readonly string[];
+  /** Users whose long-polls wake. */
   users: readonly string[];
+  /** Per kind, the rooms (events, typing, receipts) or users (account data, memberships) it changed. */
+  marks?: Partial<Record<ChangeKind, readonly string[]>> | undefined;
 }
 
 export interface WaitInterest {
@@ -27,6 +35,17 @@ export interface Notifier {
   wait(interest: WaitInterest, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** How many long-polls are waiting in this process. */
   readonly waiting: number;
+  /**
+   * The highest position up to which this process has heard of every change, with no gap. What
+   * /sync may serve; and up to it, `changedSince` answers exactly.
+   */
+  readonly heardUpTo: number;
+  /** Positions below this were committed before the notifier started (or while it was cut off): nothing is known about them. */
+  readonly floor: number;
+  /** Whether `key` ("e:"+room events, "t:"/"r:" typing/receipts of a room, "a:"/"m:" account data/memberships of a user) changed after `since`. */
+  changedSince(key: string, since: number): boolean;
+  /** Starts tracking from the database's current position. */
+  start(current: number): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,19 +54,72 @@ interface Waiter {
   wake: () => void;
 }
 
+const MARK_PREFIX: Record<ChangeKind, string> = { events: 'e:', typing: 't:', receipts: 'r:', accountData: 'a:', memberships: 'm:' };
+
 export class LocalNotifier implements Notifier {
   readonly #byUser = new Map<string, Set<Waiter>>();
   readonly #byRoom = new Map<string, Set<Waiter>>();
   /** The newest position this process has heard of; a waiter behind it is woken at once. */
   #latest = 0;
   #count = 0;
+  #heardUpTo = 0;
+  #floor = Number.MAX_SAFE_INTEGER;
+  /** Changes heard out of order (another process notified late), by first position. */
+  readonly #pending = new Map<number, number>();
+  /** Last position at which each key changed. */
+  readonly #lastChanged = new Map<string, number>();
 
   get waiting() {
     return this.#count;
   }
 
+  get heardUpTo() {
+    return this.#heardUpTo;
+  }
+
+  get floor() {
+    return this.#floor;
+  }
+
+  start(current: number): void {
+    this.reset(current);
+  }
+
+  /** Forgets what it knew: everything up to `current` counts as "may have changed". */
+  protected reset(current: number) {
+    this.#floor = current;
+    this.#heardUpTo = Math.max(this.#heardUpTo, current);
+    this.#latest = Math.max(this.#latest, current);
+    this.#pending.clear();
+    this.#lastChanged.clear();
+  }
+
+  changedSince(key: string, since: number): boolean {
+    if (since < this.#floor) return true;
+    return (this.#lastChanged.get(key) ?? 0) > since;
+  }
+
   publish(change: StreamChange): void {
     this.deliver(change);
+  }
+
+  #record(change: StreamChange) {
+    const note = (key: string) => {
+      if ((this.#lastChanged.get(key) ?? 0) < change.position) this.#lastChanged.set(key, change.position);
+    };
+    for (const [kind, keys] of Object.entries(change.marks ?? {}) as Array<[ChangeKind, readonly string[]]>) {
+      for (const key of keys) note(MARK_PREFIX[kind] + key);
+    }
+    // Advance the gap-free mark over this change and any that were waiting for it.
+    if (change.first <= this.#heardUpTo + 1) {
+      this.#heardUpTo = Math.max(this.#heardUpTo, change.position);
+      for (let next = this.#pending.get(this.#heardUpTo + 1); next !== undefined; next = this.#pending.get(this.#heardUpTo + 1)) {
+        this.#pending.delete(this.#heardUpTo + 1);
+        this.#heardUpTo = next;
+      }
+    } else {
+      this.#pending.set(change.first, change.position);
+    }
   }
 
   /** Wakes the local waiters a change concerns. */
@@ -56,6 +128,7 @@ export class LocalNotifier implements Notifier {
       for (const set of this.#byUser.values()) for (const waiter of [...set]) waiter.wake();
       return;
     }
+    this.#record(change);
     if (change.position > this.#latest) this.#latest = change.position;
     const woken = new Set<Waiter>();
     for (const user of change.users) for (const waiter of this.#byUser.get(user) ?? []) woken.add(waiter);
@@ -111,6 +184,9 @@ function remove(index: Map<string, Set<Waiter>>, key: string, waiter: Waiter): b
 }
 
 const CHANNEL = 'caduceus_stream';
+const GAP_CHECK_MS = 2_000;
+/** How long a gap may stay open before we assume its writer died without notifying. */
+const GAP_PATIENCE_MS = 5_000;
 /** NOTIFY payloads are limited to 8000 bytes; a bigger change is sent as "wake everyone". */
 const MAX_PAYLOAD = 7900;
 
@@ -121,6 +197,8 @@ export class PostgresNotifier extends LocalNotifier {
   #listener: pg.Client | undefined;
   #closed = false;
   #onError: (err: Error) => void;
+  #watchdog: NodeJS.Timeout | undefined;
+  #stuckSince: { position: number; at: number } | undefined;
 
   constructor(url: string, onError: (err: Error) => void = () => {}) {
     super();
@@ -131,13 +209,51 @@ export class PostgresNotifier extends LocalNotifier {
   }
 
   /** Starts listening; resolves once the LISTEN is in place. */
-  async start(): Promise<void> {
+  override async start(current: number): Promise<void> {
+    await this.#listen();
+    super.start(current);
+    this.#watchdog = setInterval(() => void this.#checkForGaps(), GAP_CHECK_MS);
+    this.#watchdog.unref();
+  }
+
+  /**
+   * A process that died between its commit and its NOTIFY leaves a gap that would hold /sync back
+   * for good. When the gap-free mark has not moved past a known position for a while, start over
+   * from the database's position (everything before it counts as "may have changed").
+   */
+  async #checkForGaps() {
+    if (this.#closed) return;
+    try {
+      const { rows } = await this.#publisher.query<{ value: string }>("SELECT value FROM stream_counters WHERE name = 'main'");
+      const current = Number(rows[0]?.value ?? 0);
+      if (this.heardUpTo >= current) {
+        this.#stuckSince = undefined;
+        return;
+      }
+      this.#stuckSince ??= { position: current, at: Date.now() };
+      if (this.heardUpTo < this.#stuckSince.position && Date.now() - this.#stuckSince.at >= GAP_PATIENCE_MS) {
+        this.reset(current);
+        this.#stuckSince = undefined;
+        this.deliver('everyone');
+      }
+    } catch (err) {
+      this.#onError(err as Error);
+    }
+  }
+
+  async #listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.#url });
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
       try {
-        const parsed = JSON.parse(message.payload) as { p: number; r?: string[]; u?: string[]; all?: true };
-        this.deliver(parsed.all ? 'everyone' : { position: parsed.p, rooms: parsed.r ?? [], users: parsed.u ?? [] });
+        const parsed = JSON.parse(message.payload) as { f: number; p: number; r?: string[]; u?: string[]; m?: StreamChange['marks']; all?: true };
+        if (parsed.all) {
+          // Too big to describe: every room and user may have changed up to here.
+          this.reset(parsed.p);
+          this.deliver('everyone');
+        } else {
+          this.deliver({ first: parsed.f, position: parsed.p, rooms: parsed.r ?? [], users: parsed.u ?? [], marks: parsed.m });
+        }
       } catch (err) {
         this.#onError(err as Error);
       }
@@ -158,8 +274,10 @@ export class PostgresNotifier extends LocalNotifier {
     for (let delay = 100; !this.#closed; delay = Math.min(delay * 2, 5000)) {
       await new Promise((r) => setTimeout(r, delay));
       try {
-        await this.start();
-        // Changes may have been missed while disconnected: let every waiter look again.
+        await this.#listen();
+        // Changes may have been missed while disconnected: forget what we knew and let every waiter look again.
+        const { rows } = await this.#publisher.query<{ value: string }>("SELECT value FROM stream_counters WHERE name = 'main'");
+        this.reset(Number(rows[0]?.value ?? 0));
         this.deliver('everyone');
         return;
       } catch (err) {
@@ -170,13 +288,14 @@ export class PostgresNotifier extends LocalNotifier {
 
   override publish(change: StreamChange): void {
     this.deliver(change);
-    let payload = JSON.stringify({ p: change.position, r: change.rooms, u: change.users });
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ p: change.position, all: true });
+    let payload = JSON.stringify({ f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks });
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ f: change.first, p: change.position, all: true });
     this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: Error) => this.#onError(err));
   }
 
   override async close() {
     this.#closed = true;
+    clearInterval(this.#watchdog);
     await super.close();
     await this.#listener?.end().catch(() => {});
     await this.#publisher.end().catch(() => {});

@@ -61,9 +61,10 @@ export class PushRuleService {
 
   /** Applies a change to the user's document; the new stream position tells /sync the rules changed. */
   async #change(userId: string, change: (doc: PushRulesDocument) => PushRulesDocument): Promise<void> {
-    await this.#writer.write(async ({ stores, nextPosition, touch }) => {
+    await this.#writer.write(async ({ stores, nextPosition, touch, mark }) => {
       await stores.pushRules.update(userId, (current) => change(parsePushRulesDocument(current)), await nextPosition());
       touch([], [userId]);
+      mark('accountData', [userId]);
     });
   }
 }

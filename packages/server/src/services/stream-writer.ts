@@ -5,14 +5,16 @@
  * acknowledged write survives a crash. Then the notifier wakes whoever the writes concern.
  */
 import type { Storage, Stores } from '../storage/index.ts';
-import type { Notifier } from './notifier.ts';
+import type { ChangeKind, Notifier } from './notifier.ts';
 
 export interface WriteContext {
   stores: Stores;
   /** Takes the next stream position for a row this job writes. */
   nextPosition(): Promise<number>;
-  /** Names the rooms and users whose /sync should wake when the batch commits. */
+  /** Names the rooms whose members, and the users, whose /sync should wake when the batch commits. */
   touch(rooms: readonly string[], users?: readonly string[]): void;
+  /** Records what changed (events, typing or receipts of rooms; account data or memberships of users), so /sync looks only there. */
+  mark(kind: ChangeKind, keys: readonly string[]): void;
 }
 
 type Job = {
@@ -67,29 +69,44 @@ export class StreamWriter {
   async #runBatch(batch: Job[]) {
     const rooms = new Set<string>();
     const users = new Set<string>();
-    let position = 0;
+    const marks = new Map<ChangeKind, Set<string>>();
+    let first = 0;
+    let last = 0;
     const outcomes = await this.#storage.batchTransaction(async (stores, isolate) => {
       await stores.stream.lock();
       const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       for (const job of batch) {
-        // Positions and wake-ups count only for jobs that commit: a rolled-back job's positions
-        // are rolled back with it, and announcing them would run ahead of the database.
-        let jobPosition = 0;
+        // Positions and changes count only for jobs that commit: a rolled-back job's positions are
+        // rolled back with it, and announcing them would run ahead of the database.
+        let jobFirst = 0;
+        let jobLast = 0;
         const jobRooms: string[] = [];
         const jobUsers: string[] = [];
+        const jobMarks: Array<[ChangeKind, readonly string[]]> = [];
         const ctx: WriteContext = {
           stores,
-          nextPosition: async () => (jobPosition = await stores.stream.take(1)),
+          nextPosition: async () => {
+            jobLast = await stores.stream.take(1);
+            if (jobFirst === 0) jobFirst = jobLast;
+            return jobLast;
+          },
           touch: (r, u = []) => {
             jobRooms.push(...r);
             jobUsers.push(...u);
           },
+          mark: (kind, keys) => jobMarks.push([kind, keys]),
         };
         try {
           results.push({ ok: true, value: await isolate(() => job.work(ctx)) });
-          position = Math.max(position, jobPosition);
+          if (jobFirst !== 0 && first === 0) first = jobFirst;
+          last = Math.max(last, jobLast);
           for (const room of jobRooms) rooms.add(room);
           for (const user of jobUsers) users.add(user);
+          for (const [kind, keys] of jobMarks) {
+            let set = marks.get(kind);
+            if (!set) marks.set(kind, (set = new Set()));
+            for (const key of keys) set.add(key);
+          }
         } catch (error) {
           if (!isExpected(error)) throw error;
           results.push({ ok: false, error });
@@ -98,7 +115,15 @@ export class StreamWriter {
       return results;
     });
     outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
-    if (position > 0) this.#notifier.publish({ position, rooms: [...rooms], users: [...users] });
+    if (last > 0) {
+      this.#notifier.publish({
+        first,
+        position: last,
+        rooms: [...rooms],
+        users: [...users],
+        marks: Object.fromEntries([...marks].map(([kind, keys]) => [kind, [...keys]])),
+      });
+    }
   }
 }
 

@@ -42,6 +42,8 @@ export interface EventStore {
   getMany(eventIds: readonly string[]): Promise<EventRow[]>;
   /** The newest event of a room (its forward extremity). */
   latest(roomId: string): Promise<EventRow | undefined>;
+  /** Just the id, depth and position of the room's newest event: what a new event builds on. */
+  tip(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | undefined>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<EventRow | undefined>;
   currentState(roomId: string): Promise<EventRow[]>;
   /** State at `position`: the newest event per (type, state_key) with stream_ordering <= position. */
@@ -52,8 +54,8 @@ export interface EventStore {
   page(roomId: string, from: number, direction: 'b' | 'f', limit: number, to?: number): Promise<EventRow[]>;
   /** Events of the given rooms in (after, upTo], oldest first. */
   inRange(roomIds: readonly string[], after: number, upTo: number): Promise<EventRow[]>;
-  /** Events relating to `eventId`, newest first. */
-  relations(eventId: string, options: { relType?: string; eventType?: string; before?: number; limit: number }): Promise<EventRow[]>;
+  /** Events of the room relating to `eventId`, newest first. */
+  relations(roomId: string, eventId: string, options: { relType?: string; eventType?: string; before?: number; limit: number }): Promise<EventRow[]>;
   /** Current memberships of a user: every room with a member event for them. */
   roomsOf(userId: string): Promise<MembershipRow[]>;
   /** Current members of a room with the given memberships. */
@@ -141,6 +143,17 @@ export class KyselyEventStore implements EventStore {
     return row && toRow(row);
   }
 
+  async tip(roomId: string) {
+    const row = await this.#db
+      .selectFrom('events')
+      .select(['event_id', 'depth', 'stream_ordering'])
+      .where('room_id', '=', roomId)
+      .orderBy('stream_ordering', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && { eventId: row.event_id, depth: row.depth, streamOrdering: row.stream_ordering };
+  }
+
   async currentStateEvent(roomId: string, type: string, stateKey: string) {
     const row = await this.#db
       .selectFrom('current_state as s')
@@ -223,8 +236,9 @@ export class KyselyEventStore implements EventStore {
     return rows.map(toRow);
   }
 
-  async relations(eventId: string, options: { relType?: string; eventType?: string; before?: number; limit: number }) {
-    let query = this.#db.selectFrom('events').selectAll().where('relates_to', '=', eventId);
+  async relations(roomId: string, eventId: string, options: { relType?: string; eventType?: string; before?: number; limit: number }) {
+    // Another room's event may claim any event id: only relations within the room count.
+    let query = this.#db.selectFrom('events').selectAll().where('relates_to', '=', eventId).where('room_id', '=', roomId);
     if (options.relType !== undefined) query = query.where('rel_type', '=', options.relType);
     if (options.eventType !== undefined) query = query.where('type', '=', options.eventType);
     if (options.before !== undefined) query = query.where('stream_ordering', '<', options.before);
@@ -280,7 +294,12 @@ export class KyselyEventStore implements EventStore {
   }
 
   async replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string) {
-    await this.#db.updateTable('events').set({ json, unsigned, redacted_by: redactedBy }).where('event_id', '=', eventId).execute();
+    // Redaction strips m.relates_to from the content, so the event relates to nothing any more.
+    await this.#db
+      .updateTable('events')
+      .set({ json, unsigned, redacted_by: redactedBy, relates_to: null, rel_type: null })
+      .where('event_id', '=', eventId)
+      .execute();
   }
 
   async countFromOthers(roomId: string, after: number, userId: string, types: readonly string[]) {

@@ -10,6 +10,14 @@ export interface RoomRecord {
   isPublic: boolean;
 }
 
+/** A room published in the directory, with what its directory entry is made of. */
+export interface PublishedRoom {
+  roomId: string;
+  joinedMembers: number;
+  /** The event JSON of each requested state type (state key ""), when the room has one. */
+  state: Map<string, string>;
+}
+
 export interface RoomStore {
   create(room: RoomRecord): Promise<void>;
   get(roomId: string): Promise<RoomRecord | undefined>;
@@ -17,6 +25,8 @@ export interface RoomStore {
   /** Public rooms, oldest first, after the given room id (for paging). */
   listPublic(options: { limit: number; since?: string }): Promise<RoomRecord[]>;
   countPublic(): Promise<number>;
+  /** Every published room with its joined-member count and the current state events (state key "") of `types`. */
+  listPublished(types: readonly string[]): Promise<PublishedRoom[]>;
 
   createAlias(alias: string, roomId: string, creator: string, now: number): Promise<boolean>;
   resolveAlias(alias: string): Promise<{ roomId: string; creator: string } | undefined>;
@@ -63,6 +73,31 @@ export class KyselyRoomStore implements RoomStore {
   async countPublic() {
     const row = await this.#db.selectFrom('rooms').select((eb) => eb.fn.countAll<number>().as('n')).where('is_public', '=', 1).executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  async listPublished(types: readonly string[]) {
+    const counts = await this.#db
+      .selectFrom('rooms as r')
+      .leftJoin('current_state as member', (join) =>
+        join.onRef('member.room_id', '=', 'r.room_id').on('member.type', '=', 'm.room.member').on('member.membership', '=', 'join'),
+      )
+      .select(['r.room_id', (eb) => eb.fn.count<number>('member.state_key').as('joined')])
+      .where('r.is_public', '=', 1)
+      .groupBy('r.room_id')
+      .execute();
+    const rooms = new Map<string, PublishedRoom>(counts.map((r) => [r.room_id, { roomId: r.room_id, joinedMembers: Number(r.joined), state: new Map() }]));
+    if (rooms.size === 0 || types.length === 0) return [...rooms.values()];
+    const state = await this.#db
+      .selectFrom('rooms as r')
+      .innerJoin('current_state as s', 's.room_id', 'r.room_id')
+      .innerJoin('events as e', 'e.event_id', 's.event_id')
+      .select(['r.room_id', 's.type', 'e.json'])
+      .where('r.is_public', '=', 1)
+      .where('s.state_key', '=', '')
+      .where('s.type', 'in', types)
+      .execute();
+    for (const row of state) rooms.get(row.room_id)?.state.set(row.type, row.json);
+    return [...rooms.values()];
   }
 
   async createAlias(alias: string, roomId: string, creator: string, now: number) {

@@ -13,6 +13,14 @@ export interface UserRecord {
   createdTs: number;
 }
 
+/** What the user directory shows of a user. */
+export interface DirectoryEntry {
+  userId: string;
+  localpart: string;
+  displayname: string | null;
+  avatarUrl: string | null;
+}
+
 export interface NewUser {
   userId: string;
   localpart: string;
@@ -30,6 +38,8 @@ export interface UserStore {
   setDeactivated(userId: string): Promise<void>;
   setProfile(userId: string, profile: { displayname?: string | null; avatarUrl?: string | null }): Promise<void>;
   countAdmins(): Promise<number>;
+  /** Active users other than `userId` joined to a room `userId` is joined to, or to a room published in the directory. */
+  sharingRoomsWith(userId: string): Promise<DirectoryEntry[]>;
 }
 
 const toRecord = (row: UsersTable): UserRecord => ({
@@ -96,5 +106,32 @@ export class KyselyUserStore implements UserStore {
       .where('deactivated', '=', 0)
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  async sharingRoomsWith(userId: string) {
+    const shared = this.#db
+      .selectFrom('current_state as mine')
+      .innerJoin('current_state as theirs', 'theirs.room_id', 'mine.room_id')
+      .select('theirs.state_key as user_id')
+      .where('mine.type', '=', 'm.room.member')
+      .where('mine.state_key', '=', userId)
+      .where('mine.membership', '=', 'join')
+      .where('theirs.type', '=', 'm.room.member')
+      .where('theirs.membership', '=', 'join');
+    const published = this.#db
+      .selectFrom('current_state as member')
+      .innerJoin('rooms as r', 'r.room_id', 'member.room_id')
+      .select('member.state_key as user_id')
+      .where('r.is_public', '=', 1)
+      .where('member.type', '=', 'm.room.member')
+      .where('member.membership', '=', 'join');
+    const rows = await this.#db
+      .selectFrom('users')
+      .select(['user_id', 'localpart', 'displayname', 'avatar_url'])
+      .where('deactivated', '=', 0)
+      .where('user_id', '!=', userId)
+      .where('user_id', 'in', shared.union(published))
+      .execute();
+    return rows.map((r) => ({ userId: r.user_id, localpart: r.localpart, displayname: r.displayname, avatarUrl: r.avatar_url }));
   }
 }

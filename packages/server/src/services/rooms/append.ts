@@ -32,10 +32,25 @@ export interface AppendedEvent {
 
 export const parseEvent = (row: Pick<EventRow, 'json'>) => JSON.parse(row.json) as PersistedEvent;
 
+/**
+ * What the appender last knew of a room: its newest event and the state events it has looked up.
+ * Valid only while that newest event is still the room's newest in the database (checked inside
+ * the write transaction), so a rolled-back write or another process's write simply means a reload.
+ */
+interface RoomCache {
+  latestEventId: string;
+  latestStream: number;
+  state: Map<string, PersistedEvent | null>;
+}
+
+/** Rooms whose state the appender keeps; the least recently written ones are dropped first. */
+const MAX_CACHED_ROOMS = 10_000;
+
 export class EventAppender {
   readonly #config: Config;
   readonly #clock: Clock;
   readonly #key: SigningKey;
+  readonly #rooms = new Map<string, RoomCache>();
 
   constructor(config: Config, clock: Clock, key: SigningKey) {
     this.#config = config;
@@ -60,21 +75,24 @@ export class EventAppender {
       content: request.content,
       ...(request.stateKey !== undefined ? { state_key: request.stateKey } : {}),
     };
-    // The auth rules read only a few pieces of state: load exactly those.
-    const authState = new Map<string, EventRow>();
+    const latest = await stores.events.tip(request.roomId);
+    let cache = this.#rooms.get(request.roomId);
+    if (!cache || !latest || cache.latestEventId !== latest.eventId || cache.latestStream !== latest.streamOrdering) {
+      cache = { latestEventId: latest?.eventId ?? '', latestStream: latest?.streamOrdering ?? 0, state: new Map() };
+    }
+    // The auth rules read only a few pieces of state: load exactly those (once per room, while valid).
     const pairs = [...authEventTypesFor(draftHead), { type: 'm.room.create', stateKey: '' }];
     if (request.type === 'm.room.power_levels') pairs.push({ type: 'm.room.power_levels', stateKey: '' });
+    if (request.stateKey !== undefined) pairs.push({ type: request.type, stateKey: request.stateKey });
     for (const { type, stateKey } of pairs) {
       const key = `${type}\u0000${stateKey}`;
-      if (authState.has(key)) continue;
+      if (cache.state.has(key)) continue;
       const row = await stores.events.currentStateEvent(request.roomId, type, stateKey);
-      if (row) authState.set(key, row);
+      cache.state.set(key, row ? parseEvent(row) : null);
     }
-    const parsedState = new Map<string, PersistedEvent>();
-    for (const [key, row] of authState) parsedState.set(key, parseEvent(row));
-    const lookup = (type: string, stateKey: string): StateEvent | undefined => parsedState.get(`${type}\u0000${stateKey}`);
+    const state = cache.state;
+    const lookup = (type: string, stateKey: string): StateEvent | undefined => state.get(`${type}\u0000${stateKey}`) ?? undefined;
 
-    const latest = await stores.events.latest(request.roomId);
     const authorisable = { ...draftHead, prev_events: latest ? [latest.eventId] : [] };
     const verdict = authorizeEvent(authorisable, lookup, roomVersion);
     if (!verdict.ok) throw new MatrixError('M_FORBIDDEN', verdict.reason);
@@ -97,9 +115,8 @@ export class EventAppender {
     const streamOrdering = await ctx.nextPosition();
     const unsigned: Record<string, unknown> = {};
     if (request.stateKey !== undefined) {
-      const previous = await stores.events.currentStateEvent(request.roomId, request.type, request.stateKey);
-      if (previous) {
-        const prev = parseEvent(previous);
+      const prev = lookup(request.type, request.stateKey) as PersistedEvent | undefined;
+      if (prev) {
         unsigned.replaces_state = prev.event_id;
         unsigned.prev_content = prev.content;
         unsigned.prev_sender = prev.sender;
@@ -127,7 +144,20 @@ export class EventAppender {
     if (request.txn) await stores.events.insertTxn(request.sender, request.txn.deviceId, request.txn.txnId, event.event_id, this.#clock.now());
     if (event.type === 'm.room.redaction') await this.#applyRedaction(ctx, event, roomVersion);
 
-    ctx.touch([event.room_id], event.type === 'm.room.member' && event.state_key ? [event.state_key] : []);
+    this.#rooms.delete(request.roomId);
+    // A redaction may have pruned a state event the auth rules read: start that room afresh.
+    if (event.type !== 'm.room.redaction') {
+      cache.latestEventId = event.event_id;
+      cache.latestStream = streamOrdering;
+      if (event.state_key !== undefined) cache.state.set(`${event.type}\u0000${event.state_key}`, event);
+      if (this.#rooms.size >= MAX_CACHED_ROOMS) this.#rooms.delete(this.#rooms.keys().next().value!);
+      this.#rooms.set(request.roomId, cache);
+    }
+
+    const memberChange = event.type === 'm.room.member' && event.state_key !== undefined ? [event.state_key] : [];
+    ctx.touch([event.room_id], memberChange);
+    ctx.mark('events', [event.room_id]);
+    if (memberChange.length > 0) ctx.mark('memberships', memberChange);
     return { event, streamOrdering, duplicate: false };
   }
 

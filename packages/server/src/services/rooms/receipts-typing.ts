@@ -44,6 +44,7 @@ export class ReceiptsAndTyping {
     await this.#writer.write(async (ctx) => {
       await ctx.stores.ephemeral.setTyping(roomId, userId, expires, await ctx.nextPosition());
       ctx.touch([roomId]);
+      ctx.mark('typing', [roomId]);
     });
   }
 
@@ -55,6 +56,7 @@ export class ReceiptsAndTyping {
       for (const { roomId, userId } of await ctx.stores.ephemeral.expiredTyping(this.#clock.now())) {
         await ctx.stores.ephemeral.setTyping(roomId, userId, null, await ctx.nextPosition());
         ctx.touch([roomId]);
+        ctx.mark('typing', [roomId]);
       }
     });
   }
@@ -86,6 +88,7 @@ export class ReceiptsAndTyping {
       // The read marker is the user's own room account data, not a receipt others see.
       await ctx.stores.accountData.put(userId, roomId, 'm.fully_read', { event_id: eventId }, position);
       ctx.touch([], [userId]);
+      ctx.mark('accountData', [userId]);
       return;
     }
     await ctx.stores.ephemeral.putReceipt({
@@ -100,6 +103,7 @@ export class ReceiptsAndTyping {
     });
     if (type === 'm.read') ctx.touch([roomId]);
     else ctx.touch([], [userId]);
+    ctx.mark('receipts', [roomId]);
   }
 
   async #requireJoined(roomId: string, userId: string) {

@@ -51,6 +51,8 @@ export class RoomService {
   readonly #writer: StreamWriter;
   readonly #appender: EventAppender;
   readonly #stores: Stores;
+  /** Room versions never change once a room exists. */
+  readonly #versions = new Map<string, RoomVersion>();
 
   constructor(config: Config, clock: Clock, stores: Stores, writer: StreamWriter, appender: EventAppender) {
     this.#config = config;
@@ -232,7 +234,13 @@ export class RoomService {
     if (membership === 'join' || membership === 'invite') {
       throw new MatrixError('M_UNKNOWN', 'Leave the room before forgetting it', { status: 400 });
     }
-    await this.#stores.rooms.forget(principal.userId, roomId);
+    // Through the writer: the user's other devices learn at their next sync that the room is gone.
+    await this.#writer.write(async (ctx) => {
+      await ctx.stores.rooms.forget(principal.userId, roomId);
+      await ctx.nextPosition();
+      ctx.touch([], [principal.userId]);
+      ctx.mark('memberships', [principal.userId]);
+    });
   }
 
   async joinedRooms(userId: string): Promise<string[]> {
@@ -269,10 +277,14 @@ export class RoomService {
 
   /** The room's version; rooms this server does not know are reported the same as rooms one is not in. */
   async #version(ctx: WriteContext, roomId: string, forJoin = false): Promise<RoomVersion> {
+    const known = this.#versions.get(roomId);
+    if (known) return known;
     const room = await ctx.stores.rooms.get(roomId);
     if (!room || !isSupportedRoomVersion(room.roomVersion)) {
       throw forJoin ? new MatrixError('M_NOT_FOUND', 'No such room') : new MatrixError('M_FORBIDDEN', 'You are not in this room');
     }
+    if (this.#versions.size >= 100_000) this.#versions.clear();
+    this.#versions.set(roomId, room.roomVersion);
     return room.roomVersion;
   }
 

@@ -27,7 +27,15 @@ export interface RoomSyncContext {
   fullState: boolean;
   /** Stream position of the user's current membership event in the room. */
   membershipStream: number;
+  /** Unread counts computed by earlier syncs, carried forward instead of recounted. */
+  unread?: UnreadCache | undefined;
+  /** Whether any receipt in the room may have changed since `since` (then unread counts are recounted). */
+  receiptsChanged?: boolean | undefined;
 }
+
+/** Per user and room: the unread count at a stream position. */
+export type UnreadCache = Map<string, { at: number; count: number }>;
+const MAX_CACHED_UNREAD = 200_000;
 
 export const token = (position: number) => `s${Math.max(0, position)}`;
 
@@ -146,7 +154,7 @@ export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras)
     state: { events: await format(ctx, state) },
     ephemeral: { events: ephemeral },
     account_data: { events: extras.accountData },
-    unread_notifications: await unreadCounts(ctx),
+    unread_notifications: await unreadCounts(ctx, incremental ? extras.rangeEvents : undefined),
   };
   const membershipChanged = !incremental || [...timeline, ...state].some((e) => e.type === 'm.room.member');
   if (membershipChanged) section.summary = await summary(ctx);
@@ -169,9 +177,29 @@ function ephemeralEvents(ctx: RoomSyncContext, extras: JoinedRoomExtras) {
   return events.filter((e) => eventPasses(filter, { type: e.type }));
 }
 
-async function unreadCounts(ctx: RoomSyncContext) {
-  const readPosition = (await ctx.stores.ephemeral.readPosition(ctx.roomId, ctx.userId)) ?? ctx.membershipStream;
-  const count = await ctx.stores.events.countFromOthers(ctx.roomId, Math.max(readPosition, ctx.membershipStream), ctx.userId, NOTIFYING_TYPES);
+async function unreadCounts(ctx: RoomSyncContext, rangeEvents: EventRow[] | undefined) {
+  const key = `${ctx.userId}\u0000${ctx.roomId}`;
+  const cached = ctx.unread?.get(key);
+  let count: number;
+  // Carry the last count forward with the events of this range, unless something could have
+  // lowered it: a receipt, a redaction, or a new membership of the user.
+  if (
+    cached &&
+    rangeEvents &&
+    cached.at === ctx.since &&
+    !ctx.receiptsChanged &&
+    ctx.membershipStream <= cached.at &&
+    !rangeEvents.some((e) => e.type === 'm.room.redaction')
+  ) {
+    count = cached.count + rangeEvents.filter((e) => e.sender !== ctx.userId && NOTIFYING_TYPES.includes(e.type)).length;
+  } else {
+    const readPosition = (await ctx.stores.ephemeral.readPosition(ctx.roomId, ctx.userId)) ?? ctx.membershipStream;
+    count = await ctx.stores.events.countFromOthers(ctx.roomId, Math.max(readPosition, ctx.membershipStream), ctx.userId, NOTIFYING_TYPES);
+  }
+  if (ctx.unread) {
+    if (ctx.unread.size >= MAX_CACHED_UNREAD) ctx.unread.clear();
+    ctx.unread.set(key, { at: ctx.upTo, count });
+  }
   // Highlights need push-rule evaluation of content, which encrypted rooms do not allow the server.
   return { notification_count: count, highlight_count: 0 };
 }

@@ -11,7 +11,7 @@ import type { Notifier } from '../notifier.ts';
 import type { PushRuleService } from '../push-rules.ts';
 import type { Principal } from '../sessions.ts';
 import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
-import { invitedRoom, joinedRoom, leftRoom, token, type RoomSyncContext } from './room-sync.ts';
+import { invitedRoom, joinedRoom, leftRoom, token, type RoomSyncContext, type UnreadCache } from './room-sync.ts';
 
 export interface SyncRequest {
   since?: string | undefined;
@@ -20,6 +20,9 @@ export interface SyncRequest {
   filter: SyncFilterLike | undefined;
   signal?: AbortSignal | undefined;
 }
+
+/** Bounds on the in-memory caches (they are only shortcuts: clearing them costs queries, not correctness). */
+const MAX_CACHED_USERS = 50_000;
 
 /** Longest long-poll we hold, whatever the client asks. */
 export const MAX_SYNC_TIMEOUT_MS = 60_000;
@@ -37,6 +40,8 @@ export class SyncService {
   readonly #notifier: Notifier;
   readonly #clock: Clock;
   readonly #pushRules: PushRuleService;
+  readonly #membershipCache = new Map<string, { at: number; rows: MembershipRow[]; forgotten: Set<string> }>();
+  readonly #unread: UnreadCache = new Map();
 
   constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService) {
     this.#storage = storage;
@@ -49,7 +54,8 @@ export class SyncService {
     const since = request.since !== undefined ? parseSyncToken(request.since) : undefined;
     const deadline = Date.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
     for (;;) {
-      const upTo = await this.#storage.stream.current();
+      // The gap-free position this process has heard of: everything up to it is committed and known.
+      const upTo = this.#notifier.heardUpTo;
       const from = since !== undefined ? Math.min(since, upTo) : undefined;
       const { response, rooms, empty } = await this.#build(principal, from, upTo, request);
       const remaining = deadline - Date.now();
@@ -57,32 +63,52 @@ export class SyncService {
       await this.#notifier.wait({ userId: principal.userId, rooms, since: upTo }, remaining, request.signal);
       if (Date.now() >= deadline || request.signal?.aborted) {
         // Woken by the deadline: one last look, so a change that raced the timeout is not held back.
-        return (await this.#build(principal, from, await this.#storage.stream.current(), request)).response;
+        return (await this.#build(principal, from, this.#notifier.heardUpTo, request)).response;
       }
     }
   }
 
+  /** A user's memberships, cached until the notifier says they changed. */
+  async #memberships(userId: string, upTo: number) {
+    const cached = this.#membershipCache.get(userId);
+    if (cached && !this.#notifier.changedSince(`m:${userId}`, cached.at)) return cached;
+    const fresh = { at: upTo, rows: await this.#storage.events.roomsOf(userId), forgotten: await this.#storage.rooms.forgottenBy(userId) };
+    if (this.#membershipCache.size >= MAX_CACHED_USERS) this.#membershipCache.clear();
+    this.#membershipCache.set(userId, fresh);
+    return fresh;
+  }
+
   async #build(principal: Principal, since: number | undefined, upTo: number, request: SyncRequest) {
     const stores = this.#storage;
+    const notifier = this.#notifier;
     const { userId } = principal;
     const filter = request.filter;
     const now = this.#clock.now();
-    const memberships = (await stores.events.roomsOf(userId)).filter((m) => m.streamOrdering <= upTo && roomPasses(filter?.room, m.roomId));
-    const forgotten = await stores.rooms.forgottenBy(userId);
+    const cached = await this.#memberships(userId, upTo);
+    const memberships = cached.rows.filter((m) => m.streamOrdering <= upTo && roomPasses(filter?.room, m.roomId));
+    const forgotten = cached.forgotten;
 
     const joined = memberships.filter((m) => m.membership === 'join');
     const joinedIds = joined.map((m) => m.roomId);
     const incremental = since !== undefined;
+    // On an incremental sync, look only where the notifier says something changed after `since`.
+    const changed = (prefix: string, ids: string[]) => (incremental ? ids.filter((id) => notifier.changedSince(prefix + id, since)) : ids);
 
-    // Everything of the range for all joined rooms at once: one query, not one per room.
-    const rangeEvents = incremental ? await stores.events.inRange(joinedIds, since, upTo) : [];
+    const eventRooms = changed('e:', joinedIds);
+    const rangeEvents = incremental && eventRooms.length > 0 ? await stores.events.inRange(eventRooms, since, upTo) : [];
     const eventsByRoom = groupBy(rangeEvents, (e) => e.roomId);
     // Incremental: rooms whose typing set changed (so "stopped typing" is told too); initial: rooms where someone types.
-    const typingChanged = incremental ? await stores.ephemeral.typingRoomsChanged(joinedIds, since, upTo) : joinedIds;
-    const typingNow = groupBy(await stores.ephemeral.typingIn(typingChanged, now), (t) => t.roomId);
+    const typingCandidates = changed('t:', joinedIds);
+    const typingChanged = incremental && typingCandidates.length > 0 ? await stores.ephemeral.typingRoomsChanged(typingCandidates, since, upTo) : incremental ? [] : joinedIds;
+    const typingNow = groupBy(typingChanged.length > 0 ? await stores.ephemeral.typingIn(typingChanged, now) : [], (t) => t.roomId);
     const typingRooms = new Set(incremental ? typingChanged : typingNow.keys());
-    const receipts = groupBy(incremental ? await stores.ephemeral.receiptsChanged(joinedIds, since, upTo) : await stores.ephemeral.receiptsOf(joinedIds), (r) => r.roomId);
-    const accountData = (await stores.accountData.changedSince(userId, since ?? 0)).filter((a) => a.streamId <= upTo);
+    const receiptRooms = changed('r:', joinedIds);
+    const receipts = groupBy(
+      receiptRooms.length === 0 ? [] : incremental ? await stores.ephemeral.receiptsChanged(receiptRooms, since, upTo) : await stores.ephemeral.receiptsOf(joinedIds),
+      (r) => r.roomId,
+    );
+    const accountDataChanged = !incremental || notifier.changedSince(`a:${userId}`, since);
+    const accountData = accountDataChanged ? (await stores.accountData.changedSince(userId, since ?? 0)).filter((a) => a.streamId <= upTo) : [];
     const roomAccountData = groupBy(accountData.filter((a) => a.roomId !== GLOBAL_ROOM), (a) => a.roomId);
 
     const context = (m: MembershipRow, roomSince: number | undefined): RoomSyncContext => ({
@@ -96,6 +122,8 @@ export class SyncService {
       filter,
       fullState: request.fullState,
       membershipStream: m.streamOrdering,
+      unread: this.#unread,
+      receiptsChanged: !incremental || notifier.changedSince(`r:${m.roomId}`, since),
     });
     const roomDataOf = (roomId: string): AccountDataEvent[] =>
       (roomAccountData.get(roomId) ?? []).filter((a) => eventPasses(filter?.room?.account_data, { type: a.type })).map((a) => ({ type: a.type, content: a.content }));
@@ -131,7 +159,7 @@ export class SyncService {
     const globalData: AccountDataEvent[] = accountData
       .filter((a) => a.roomId === GLOBAL_ROOM)
       .map((a) => ({ type: a.type, content: a.content }));
-    const rulesChangedAt = await stores.pushRules.streamIdOf(userId);
+    const rulesChangedAt = accountDataChanged ? await stores.pushRules.streamIdOf(userId) : 0;
     if (!incremental || (rulesChangedAt > since && rulesChangedAt <= upTo)) {
       globalData.push({ type: 'm.push_rules', content: { global: await this.#pushRules.ruleset(userId) } });
     }
