@@ -32,6 +32,7 @@ export const errorStatus = {
   M_CANNOT_LEAVE_SERVER_NOTICE_ROOM: 403,
   M_THREEPID_DENIED: 403,
   M_WRONG_ROOM_KEYS_VERSION: 403,
+  M_BAD_ALIAS: 400,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -252,6 +252,20 @@ describe('sending, state and redaction', () => {
     assert.notEqual(stateNoKey.body.event_id, first.body.event_id);
   });
 
+  test('a canonical alias must point at the room', async () => {
+    const alice = await registerUser(server);
+    const name = `consults${Date.now()}`;
+    const roomId = await createRoom(alice, { room_alias_name: name });
+    const other = await createRoom(alice, { room_alias_name: `${name}x` });
+    const ok = await setState(alice, roomId, 'm.room.canonical_alias', { alias: `#${name}:test.local` });
+    assert.equal(ok.status, 200);
+    const foreign = await setState(alice, roomId, 'm.room.canonical_alias', { alias: `#${name}:test.local`, alt_aliases: [`#${name}x:test.local`] });
+    assert.equal(foreign.status, 400);
+    assert.equal(foreign.body.errcode, 'M_BAD_ALIAS');
+    const unknown = await setState(alice, other, 'm.room.canonical_alias', { alias: '#nobody-made-this:test.local' });
+    assert.equal(unknown.body.errcode, 'M_BAD_ALIAS');
+  });
+
   test('world-readable history and membership through the state API are refused', async () => {
     const alice = await registerUser(server);
     const roomId = await createRoom(alice);

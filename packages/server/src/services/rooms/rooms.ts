@@ -121,6 +121,7 @@ export class RoomService {
     this.#checkSize(content);
     this.#checkStateContent(type, content);
     if (type === 'm.room.member') throw new MatrixError('M_FORBIDDEN', 'Use the membership endpoints (join, invite, leave, kick, ban) to change membership');
+    if (type === 'm.room.canonical_alias' && stateKey === '') await this.#checkCanonicalAliases(roomId, content);
     return this.#writer.write(async (ctx) => {
       const version = await this.#version(ctx, roomId);
       const current = await ctx.stores.events.currentStateEvent(roomId, type, stateKey);
@@ -302,6 +303,20 @@ export class RoomService {
     }
   }
 
+  /** The spec: a canonical alias (and each alternative) must be an alias that points at this room. */
+  async #checkCanonicalAliases(roomId: string, content: Record<string, unknown>) {
+    const { alias, alt_aliases: alternatives } = content;
+    if (alias !== undefined && typeof alias !== 'string') throw new MatrixError('M_INVALID_PARAM', 'alias must be a string');
+    if (alternatives !== undefined && (!Array.isArray(alternatives) || alternatives.some((a) => typeof a !== 'string'))) {
+      throw new MatrixError('M_INVALID_PARAM', 'alt_aliases must be a list of aliases');
+    }
+    for (const candidate of [...(alias !== undefined ? [alias] : []), ...((alternatives as string[] | undefined) ?? [])]) {
+      if (!/^#[^:\s]+:.+$/.test(candidate)) throw new MatrixError('M_INVALID_PARAM', 'Not a room alias');
+      const found = await this.#stores.rooms.resolveAlias(candidate);
+      if (found?.roomId !== roomId) throw new MatrixError('M_BAD_ALIAS', 'That alias does not point to this room');
+    }
+  }
+
   #checkSize(content: Record<string, unknown>) {
     if (Buffer.byteLength(JSON.stringify(content)) > MAX_EVENT_BYTES - 1024) {
       throw new MatrixError('M_TOO_LARGE', 'Event is too large');
@@ -309,7 +324,8 @@ export class RoomService {
   }
 
   #aliasFromName(name: string): string {
-    if (!/^[a-z0-9._=\-/+]+$/i.test(name) || name.length > 200) throw new MatrixError('M_INVALID_PARAM', 'Invalid room alias name');
-    return `#${name}:${this.#config.serverName}`;
+    const alias = `#${name}:${this.#config.serverName}`;
+    if (!/^[a-z0-9._=\-/+]+$/i.test(name) || Buffer.byteLength(alias) > 255) throw new MatrixError('M_INVALID_PARAM', 'Invalid room alias name');
+    return alias;
   }
 }
