@@ -332,13 +332,9 @@ export class KyselyEventStore implements EventStore {
 
   async txnIdsOf(userId: string, deviceId: string, eventIds: readonly string[]) {
     if (eventIds.length === 0) return new Map<string, string>();
-    const rows = await this.#db
-      .selectFrom('event_txns')
-      .select(['event_id', 'txn_id'])
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .where('event_id', 'in', eventIds)
-      .execute();
-    return new Map(rows.map((r) => [r.event_id, r.txn_id]));
+    // By event id (the selective index): filtering on user and device in SQL lets SQLite walk the
+    // primary key through every transaction the device ever sent.
+    const rows = await this.#db.selectFrom('event_txns').select(['event_id', 'txn_id', 'user_id', 'device_id']).where('event_id', 'in', eventIds).execute();
+    return new Map(rows.filter((r) => r.user_id === userId && r.device_id === deviceId).map((r) => [r.event_id, r.txn_id]));
   }
 }
