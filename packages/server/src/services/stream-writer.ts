@@ -112,7 +112,12 @@ export class StreamWriter {
           results.push({ ok: false, error });
         }
       }
+      // A lone job that failed: roll its transaction back rather than commit nothing-but-a-lock.
+      if (batch.length === 1 && results[0]?.ok === false) throw new SingleJobFailed(results[0].error);
       return results;
+    }, batch.length).catch((err: unknown) => {
+      if (err instanceof SingleJobFailed) return [{ ok: false as const, error: err.error }];
+      throw err;
     });
     outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
     if (last > 0) {
@@ -124,6 +129,14 @@ export class StreamWriter {
         marks: Object.fromEntries([...marks].map(([kind, keys]) => [kind, [...keys]])),
       });
     }
+  }
+}
+
+class SingleJobFailed extends Error {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    super('the only job of the batch failed');
+    this.error = error;
   }
 }
 

@@ -39,7 +39,7 @@ export interface Storage extends Stores {
    * One transaction for a batch of independent jobs: `isolate` runs a job under a savepoint, so a
    * job that fails leaves no trace while the others still commit together.
    */
-  batchTransaction<T>(work: (stores: Stores, isolate: <U>(job: () => Promise<U>) => Promise<U>) => Promise<T>): Promise<T>;
+  batchTransaction<T>(work: (stores: Stores, isolate: <U>(job: () => Promise<U>) => Promise<U>) => Promise<T>, size: number): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -64,11 +64,14 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
     ...storesOver(db),
     engine,
     transaction: (work) => db.transaction().execute((trx) => work(storesOver(trx))),
-    batchTransaction: async (work) => {
+    batchTransaction: async (work, size) => {
+      const single = size === 1;
       const trx = await db.startTransaction().execute();
       try {
         let jobs = 0;
         const isolate = async <U>(job: () => Promise<U>): Promise<U> => {
+          // A batch of one needs no savepoint: if its job fails, the caller rolls back everything.
+          if (single) return job();
           const name = `job${jobs++}`;
           await sql`savepoint ${sql.id(name)}`.execute(trx);
           try {

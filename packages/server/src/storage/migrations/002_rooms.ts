@@ -2,7 +2,7 @@
  * Rooms and events: the event log, current room state, send idempotency, aliases, receipts, typing.
  * Every row a client learns about through /sync carries a position on the one global stream.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -34,8 +34,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('rel_type', 'text')
     .execute();
   await db.schema.createIndex('events_room_stream').on('events').columns(['room_id', 'stream_ordering']).execute();
-  await db.schema.createIndex('events_room_state').on('events').columns(['room_id', 'type', 'state_key', 'stream_ordering']).execute();
-  await db.schema.createIndex('events_relates_to').on('events').columns(['relates_to', 'stream_ordering']).execute();
+  // Partial indexes: most events are messages without a state key or a relation, and need neither.
+  await db.schema
+    .createIndex('events_room_state')
+    .on('events')
+    .columns(['room_id', 'type', 'state_key', 'stream_ordering'])
+    .where(sql.ref('state_key'), 'is not', null)
+    .execute();
+  await db.schema
+    .createIndex('events_relates_to')
+    .on('events')
+    .columns(['relates_to', 'stream_ordering'])
+    .where(sql.ref('relates_to'), 'is not', null)
+    .execute();
 
   await db.schema
     .createTable('current_state')
