@@ -3,7 +3,7 @@
  * (room, type, state_key); state at any earlier position is derived from the log (rooms here have a
  * linear history, so "the latest state event at or before P" is the state at P).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, EventsTable } from './schema.ts';
 
 export interface EventRow {
@@ -75,14 +75,14 @@ export interface EventStore {
 }
 
 const toRow = (r: EventsTable): EventRow => ({
-  streamOrdering: r.stream_ordering,
+  streamOrdering: Number(r.stream_ordering),
   eventId: r.event_id,
   roomId: r.room_id,
   type: r.type,
   stateKey: r.state_key,
   sender: r.sender,
-  originServerTs: r.origin_server_ts,
-  depth: r.depth,
+  originServerTs: Number(r.origin_server_ts),
+  depth: Number(r.depth),
   json: r.json,
   unsigned: r.unsigned,
   redactedBy: r.redacted_by,
@@ -99,25 +99,12 @@ export class KyselyEventStore implements EventStore {
     this.#db = db;
   }
 
+  // The hot paths of sending and syncing use plain SQL templates (same SQL on both engines): the
+  // query builder costs several times more per call than the query itself.
   async insert(e: NewEventRow) {
-    await this.#db
-      .insertInto('events')
-      .values({
-        stream_ordering: e.streamOrdering,
-        event_id: e.eventId,
-        room_id: e.roomId,
-        type: e.type,
-        state_key: e.stateKey,
-        sender: e.sender,
-        origin_server_ts: e.originServerTs,
-        depth: e.depth,
-        json: e.json,
-        unsigned: e.unsigned,
-        redacted_by: null,
-        relates_to: e.relatesTo,
-        rel_type: e.relType,
-      })
-      .execute();
+    await sql`
+      insert into events (stream_ordering, event_id, room_id, type, state_key, sender, origin_server_ts, depth, json, unsigned, redacted_by, relates_to, rel_type)
+      values (${e.streamOrdering}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth}, ${e.json}, ${e.unsigned}, ${null}, ${e.relatesTo}, ${e.relType})`.execute(this.#db);
   }
 
   async setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null) {
@@ -144,26 +131,17 @@ export class KyselyEventStore implements EventStore {
   }
 
   async tip(roomId: string) {
-    const row = await this.#db
-      .selectFrom('events')
-      .select(['event_id', 'depth', 'stream_ordering'])
-      .where('room_id', '=', roomId)
-      .orderBy('stream_ordering', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row && { eventId: row.event_id, depth: row.depth, streamOrdering: row.stream_ordering };
+    const { rows } = await sql<{ event_id: string; depth: number; stream_ordering: number }>`
+      select event_id, depth, stream_ordering from events where room_id = ${roomId} order by stream_ordering desc limit 1`.execute(this.#db);
+    const row = rows[0];
+    return row && { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) };
   }
 
   async currentStateEvent(roomId: string, type: string, stateKey: string) {
-    const row = await this.#db
-      .selectFrom('current_state as s')
-      .innerJoin('events as e', 'e.event_id', 's.event_id')
-      .selectAll('e')
-      .where('s.room_id', '=', roomId)
-      .where('s.type', '=', type)
-      .where('s.state_key', '=', stateKey)
-      .executeTakeFirst();
-    return row && toRow(row);
+    const { rows } = await sql<EventsTable>`
+      select e.* from current_state s join events e on e.event_id = s.event_id
+      where s.room_id = ${roomId} and s.type = ${type} and s.state_key = ${stateKey}`.execute(this.#db);
+    return rows[0] && toRow(rows[0]);
   }
 
   async currentState(roomId: string) {
@@ -225,14 +203,9 @@ export class KyselyEventStore implements EventStore {
 
   async inRange(roomIds: readonly string[], after: number, upTo: number) {
     if (roomIds.length === 0 || upTo <= after) return [];
-    const rows = await this.#db
-      .selectFrom('events')
-      .selectAll()
-      .where('stream_ordering', '>', after)
-      .where('stream_ordering', '<=', upTo)
-      .where('room_id', 'in', roomIds)
-      .orderBy('stream_ordering')
-      .execute();
+    const { rows } = await sql<EventsTable>`
+      select * from events where stream_ordering > ${after} and stream_ordering <= ${upTo}
+      and room_id in (${sql.join(roomIds)}) order by stream_ordering`.execute(this.#db);
     return rows.map(toRow);
   }
 
@@ -303,38 +276,28 @@ export class KyselyEventStore implements EventStore {
   }
 
   async countFromOthers(roomId: string, after: number, userId: string, types: readonly string[]) {
-    const row = await this.#db
-      .selectFrom('events')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('room_id', '=', roomId)
-      .where('stream_ordering', '>', after)
-      .where('sender', '!=', userId)
-      .where('type', 'in', types)
-      .where('redacted_by', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    const { rows } = await sql<{ n: number }>`
+      select count(*) as n from events where room_id = ${roomId} and stream_ordering > ${after} and sender <> ${userId}
+      and type in (${sql.join(types)}) and redacted_by is null`.execute(this.#db);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async findTxn(userId: string, deviceId: string, txnId: string) {
-    const row = await this.#db
-      .selectFrom('event_txns')
-      .select('event_id')
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .where('txn_id', '=', txnId)
-      .executeTakeFirst();
-    return row?.event_id;
+    const { rows } = await sql<{ event_id: string }>`
+      select event_id from event_txns where user_id = ${userId} and device_id = ${deviceId} and txn_id = ${txnId}`.execute(this.#db);
+    return rows[0]?.event_id;
   }
 
   async insertTxn(userId: string, deviceId: string, txnId: string, eventId: string, now: number) {
-    await this.#db.insertInto('event_txns').values({ user_id: userId, device_id: deviceId, txn_id: txnId, event_id: eventId, created_ts: now }).execute();
+    await sql`insert into event_txns (user_id, device_id, txn_id, event_id, created_ts) values (${userId}, ${deviceId}, ${txnId}, ${eventId}, ${now})`.execute(this.#db);
   }
 
   async txnIdsOf(userId: string, deviceId: string, eventIds: readonly string[]) {
     if (eventIds.length === 0) return new Map<string, string>();
     // By event id (the selective index): filtering on user and device in SQL lets SQLite walk the
     // primary key through every transaction the device ever sent.
-    const rows = await this.#db.selectFrom('event_txns').select(['event_id', 'txn_id', 'user_id', 'device_id']).where('event_id', 'in', eventIds).execute();
+    const { rows } = await sql<{ event_id: string; txn_id: string; user_id: string; device_id: string }>`
+      select event_id, txn_id, user_id, device_id from event_txns where event_id in (${sql.join(eventIds)})`.execute(this.#db);
     return new Map(rows.filter((r) => r.user_id === userId && r.device_id === deviceId).map((r) => [r.event_id, r.txn_id]));
   }
 }

@@ -1,5 +1,5 @@
 /** Devices and the tokens that authenticate them. Tokens are stored only as SHA-256 hashes. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, DevicesTable } from './schema.ts';
 
 export interface DeviceRecord {
@@ -133,8 +133,11 @@ export class KyselySessionStore implements SessionStore {
   }
 
   async findAccessToken(tokenHash: string) {
-    const row = await this.#db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-    return row && { userId: row.user_id, deviceId: row.device_id, createdTs: row.created_ts, expiresTs: row.expires_ts };
+    // Every authenticated request: a plain template rather than the query builder.
+    const { rows } = await sql<{ user_id: string; device_id: string; created_ts: number; expires_ts: number | null }>`
+      select user_id, device_id, created_ts, expires_ts from access_tokens where token_hash = ${tokenHash}`.execute(this.#db);
+    const row = rows[0];
+    return row && { userId: row.user_id, deviceId: row.device_id, createdTs: Number(row.created_ts), expiresTs: row.expires_ts === null ? null : Number(row.expires_ts) };
   }
 
   async deleteAccessTokensOfDevice(userId: string, deviceId: string) {

@@ -7,26 +7,25 @@
  * transaction, and that row stays locked until the transaction commits. So writers are serialised,
  * positions commit in order, and a reader that sees the counter at N can see every row up to N.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 export const MAIN_STREAM = 'main';
 
 /** Takes the next `count` positions (call inside a transaction); returns the first one. */
 export async function takeStreamPositions(db: Kysely<Database>, count = 1): Promise<number> {
-  const row = await db
-    .insertInto('stream_counters')
-    .values({ name: MAIN_STREAM, value: count })
-    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ value: eb('stream_counters.value', '+', count) })))
-    .returning('value')
-    .executeTakeFirstOrThrow();
-  return Number(row.value) - count + 1;
+  // Hot path (every write): a plain template, not the query builder, which costs several times more per call.
+  const { rows } = await sql<{ value: number }>`
+    insert into stream_counters (name, value) values (${MAIN_STREAM}, ${count})
+    on conflict (name) do update set value = stream_counters.value + ${count}
+    returning value`.execute(db);
+  return Number(rows[0]!.value) - count + 1;
 }
 
 /** The newest committed position. */
 export async function currentStreamPosition(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('stream_counters').select('value').where('name', '=', MAIN_STREAM).executeTakeFirst();
-  return row ? Number(row.value) : 0;
+  const { rows } = await sql<{ value: number }>`select value from stream_counters where name = ${MAIN_STREAM}`.execute(db);
+  return rows[0] ? Number(rows[0].value) : 0;
 }
 
 /** Runs `work` in a transaction, or directly when `db` already is one. */
