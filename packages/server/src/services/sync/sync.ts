@@ -54,8 +54,8 @@ export class SyncService {
     const since = request.since !== undefined ? parseSyncToken(request.since) : undefined;
     const deadline = Date.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
     for (;;) {
-      // The gap-free position this process has heard of: everything up to it is committed and known.
-      const upTo = this.#notifier.heardUpTo;
+      // The committed position (so a client sees its own writes, whichever process took them).
+      const upTo = await this.#storage.stream.current();
       const from = since !== undefined ? Math.min(since, upTo) : undefined;
       const { response, rooms, empty } = await this.#build(principal, from, upTo, request);
       const remaining = deadline - Date.now();
@@ -63,15 +63,15 @@ export class SyncService {
       await this.#notifier.wait({ userId: principal.userId, rooms, since: upTo }, remaining, request.signal);
       if (Date.now() >= deadline || request.signal?.aborted) {
         // Woken by the deadline: one last look, so a change that raced the timeout is not held back.
-        return (await this.#build(principal, from, this.#notifier.heardUpTo, request)).response;
+        return (await this.#build(principal, from, await this.#storage.stream.current(), request)).response;
       }
     }
   }
 
   /** A user's memberships, cached until the notifier says they changed. */
-  async #memberships(userId: string, upTo: number) {
+  async #memberships(userId: string, upTo: number, trustNotifier: boolean) {
     const cached = this.#membershipCache.get(userId);
-    if (cached && !this.#notifier.changedSince(`m:${userId}`, cached.at)) return cached;
+    if (trustNotifier && cached && !this.#notifier.changedSince(`m:${userId}`, cached.at)) return cached;
     const fresh = { at: upTo, rows: await this.#storage.events.roomsOf(userId), forgotten: await this.#storage.rooms.forgottenBy(userId) };
     if (this.#membershipCache.size >= MAX_CACHED_USERS) this.#membershipCache.clear();
     this.#membershipCache.set(userId, fresh);
@@ -84,7 +84,10 @@ export class SyncService {
     const { userId } = principal;
     const filter = request.filter;
     const now = this.#clock.now();
-    const cached = await this.#memberships(userId, upTo);
+    // The notifier's record of what changed is complete only up to what it has heard: beyond that
+    // (another process's write not yet announced), look everywhere.
+    const trustNotifier = notifier.heardUpTo >= upTo;
+    const cached = await this.#memberships(userId, upTo, trustNotifier);
     const memberships = cached.rows.filter((m) => m.streamOrdering <= upTo && roomPasses(filter?.room, m.roomId));
     const forgotten = cached.forgotten;
 
@@ -92,7 +95,7 @@ export class SyncService {
     const joinedIds = joined.map((m) => m.roomId);
     const incremental = since !== undefined;
     // On an incremental sync, look only where the notifier says something changed after `since`.
-    const changed = (prefix: string, ids: string[]) => (incremental ? ids.filter((id) => notifier.changedSince(prefix + id, since)) : ids);
+    const changed = (prefix: string, ids: string[]) => (incremental && trustNotifier ? ids.filter((id) => notifier.changedSince(prefix + id, since)) : ids);
 
     const eventRooms = changed('e:', joinedIds);
     const rangeEvents = incremental && eventRooms.length > 0 ? await stores.events.inRange(eventRooms, since, upTo) : [];
@@ -107,7 +110,7 @@ export class SyncService {
       receiptRooms.length === 0 ? [] : incremental ? await stores.ephemeral.receiptsChanged(receiptRooms, since, upTo) : await stores.ephemeral.receiptsOf(joinedIds),
       (r) => r.roomId,
     );
-    const accountDataChanged = !incremental || notifier.changedSince(`a:${userId}`, since);
+    const accountDataChanged = !incremental || !trustNotifier || notifier.changedSince(`a:${userId}`, since);
     const accountData = accountDataChanged ? (await stores.accountData.changedSince(userId, since ?? 0)).filter((a) => a.streamId <= upTo) : [];
     const roomAccountData = groupBy(accountData.filter((a) => a.roomId !== GLOBAL_ROOM), (a) => a.roomId);
 
@@ -123,7 +126,7 @@ export class SyncService {
       fullState: request.fullState,
       membershipStream: m.streamOrdering,
       unread: this.#unread,
-      receiptsChanged: !incremental || notifier.changedSince(`r:${m.roomId}`, since),
+      receiptsChanged: !incremental || !trustNotifier || notifier.changedSince(`r:${m.roomId}`, since),
     });
     const roomDataOf = (roomId: string): AccountDataEvent[] =>
       (roomAccountData.get(roomId) ?? []).filter((a) => eventPasses(filter?.room?.account_data, { type: a.type })).map((a) => ({ type: a.type, content: a.content }));
