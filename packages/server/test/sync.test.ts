@@ -198,6 +198,24 @@ describe('/sync', () => {
     assert.ok(all.some((e: any) => e.type === 'm.room.name' && e.content.name === 'Joined later'));
   });
 
+  test('concurrent sends with some refused: every accepted one arrives once and the stream has no holes', async () => {
+    const { alice, bob, roomId } = await pair();
+    const first = await sync(bob);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        alice.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/burst-${i}`, i % 5 === 0 ? { body: 'refused', weight: 1.5 } : { body: `burst ${i}` }),
+      ),
+    );
+    const accepted = results.filter((r) => r.status === 200);
+    assert.equal(accepted.length, 32);
+    assert.ok(results.filter((r) => r.status !== 200).every((r) => r.body.errcode === 'M_BAD_JSON'));
+    const body = await sync(bob, { since: first.next_batch, filter: { room: { timeline: { limit: 100 } } } });
+    const ids = body.rooms.join[roomId].timeline.events.map((e: any) => e.event_id);
+    assert.deepEqual([...ids].sort(), accepted.map((r) => r.body.event_id).sort());
+    // Positions of refused jobs are given back: the notifier has heard of every committed position.
+    assert.equal(server.services.notifier.heardUpTo, await server.storage.stream.current());
+  });
+
   test('a sync token that was never issued is refused', async () => {
     const alice = await registerUser(server);
     const res = await alice.api.get('/_matrix/client/v3/sync?since=garbage');

@@ -17,8 +17,17 @@ export interface WriteContext {
   mark(kind: ChangeKind, keys: readonly string[]): void;
 }
 
+export interface WriteOptions {
+  /**
+   * The job refuses (throws a Matrix error) only before its first write, so it needs no savepoint
+   * of its own inside a batch. Only for jobs that really do all their checks first.
+   */
+  checksBeforeWriting?: boolean;
+}
+
 type Job = {
   work: (ctx: WriteContext) => Promise<unknown>;
+  options: WriteOptions;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 };
@@ -41,9 +50,9 @@ export class StreamWriter {
    * Runs `work` inside the next batch transaction. Jobs must not depend on each other's results
    * and must hold no state outside the transaction that a rollback would make stale.
    */
-  write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+  write<T>(work: (ctx: WriteContext) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ work, options, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#draining) void this.#drain();
     });
   }
@@ -73,9 +82,12 @@ export class StreamWriter {
     let first = 0;
     let last = 0;
     const outcomes = await this.#storage.batchTransaction(async (stores, isolate) => {
-      await stores.stream.lock();
+      // Positions are handed out from memory while the stream is locked, and written back once.
+      const start = await stores.stream.lock();
+      let next = start;
       const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       for (const job of batch) {
+        const jobStart = next;
         // Positions and changes count only for jobs that commit: a rolled-back job's positions are
         // rolled back with it, and announcing them would run ahead of the database.
         let jobFirst = 0;
@@ -86,7 +98,7 @@ export class StreamWriter {
         const ctx: WriteContext = {
           stores,
           nextPosition: async () => {
-            jobLast = await stores.stream.take(1);
+            jobLast = ++next;
             if (jobFirst === 0) jobFirst = jobLast;
             return jobLast;
           },
@@ -97,7 +109,8 @@ export class StreamWriter {
           mark: (kind, keys) => jobMarks.push([kind, keys]),
         };
         try {
-          results.push({ ok: true, value: await isolate(() => job.work(ctx)) });
+          const run = () => job.work(ctx);
+          results.push({ ok: true, value: await (job.options.checksBeforeWriting ? run() : isolate(run)) });
           if (jobFirst !== 0 && first === 0) first = jobFirst;
           last = Math.max(last, jobLast);
           for (const room of jobRooms) rooms.add(room);
@@ -109,9 +122,12 @@ export class StreamWriter {
           }
         } catch (error) {
           if (!isExpected(error)) throw error;
+          // Its rows were rolled back with its savepoint (or never written): so are its positions.
+          next = jobStart;
           results.push({ ok: false, error });
         }
       }
+      if (next > start) await stores.stream.advanceTo(next);
       // A lone job that failed: roll its transaction back rather than commit nothing-but-a-lock.
       if (batch.length === 1 && results[0]?.ok === false) throw new SingleJobFailed(results[0].error);
       return results;

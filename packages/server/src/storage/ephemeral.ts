@@ -18,8 +18,6 @@ export interface EphemeralStore {
   putReceipt(receipt: ReceiptRecord): Promise<boolean>;
   receiptsChanged(roomIds: readonly string[], after: number, upTo: number): Promise<ReceiptRecord[]>;
   receiptsOf(roomIds: readonly string[]): Promise<ReceiptRecord[]>;
-  /** The user's own read position in a room (their newest m.read or m.read.private, unthreaded or main). */
-  readPosition(roomId: string, userId: string): Promise<number | undefined>;
 
   setTyping(roomId: string, userId: string, expiresTs: number | null, streamId: number): Promise<void>;
   typingRoomsChanged(roomIds: readonly string[], after: number, upTo: number): Promise<string[]>;
@@ -86,18 +84,6 @@ export class KyselyEphemeralStore implements EphemeralStore {
   async receiptsOf(roomIds: readonly string[]) {
     if (roomIds.length === 0) return [];
     return (await this.#db.selectFrom('receipts').selectAll().where('room_id', 'in', roomIds).execute()).map(toReceipt);
-  }
-
-  async readPosition(roomId: string, userId: string) {
-    const row = await this.#db
-      .selectFrom('receipts')
-      .select((eb) => eb.fn.max('event_stream').as('pos'))
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .where('receipt_type', 'in', ['m.read', 'm.read.private'])
-      .where('thread_id', 'in', ['', 'main'])
-      .executeTakeFirst();
-    return row?.pos === null || row?.pos === undefined ? undefined : Number(row.pos);
   }
 
   async setTyping(roomId: string, userId: string, expiresTs: number | null, streamId: number) {

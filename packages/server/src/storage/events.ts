@@ -65,8 +65,8 @@ export interface EventStore {
   /** Every history_visibility change of a room, oldest first. */
   visibilityHistory(roomId: string): Promise<Array<{ streamOrdering: number; visibility: string }>>;
   replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string): Promise<void>;
-  /** How many events of the given types others sent in the room after `after` (unread counts). */
-  countFromOthers(roomId: string, after: number, userId: string, types: readonly string[]): Promise<number>;
+  /** Unread count in one round trip: events of the types from others after both `floor` and the user's own read receipt. */
+  countUnread(roomId: string, userId: string, floor: number, types: readonly string[]): Promise<number>;
 
   findTxn(userId: string, deviceId: string, txnId: string): Promise<string | undefined>;
   insertTxn(userId: string, deviceId: string, txnId: string, eventId: string, now: number): Promise<void>;
@@ -275,10 +275,13 @@ export class KyselyEventStore implements EventStore {
       .execute();
   }
 
-  async countFromOthers(roomId: string, after: number, userId: string, types: readonly string[]) {
+  async countUnread(roomId: string, userId: string, floor: number, types: readonly string[]) {
     const { rows } = await sql<{ n: number }>`
-      select count(*) as n from events where room_id = ${roomId} and stream_ordering > ${after} and sender <> ${userId}
-      and type in (${sql.join(types)}) and redacted_by is null`.execute(this.#db);
+      select count(*) as n from events where room_id = ${roomId} and stream_ordering > ${floor} and sender <> ${userId}
+      and type in (${sql.join(types)}) and redacted_by is null
+      and stream_ordering > coalesce((
+        select max(event_stream) from receipts where room_id = ${roomId} and user_id = ${userId}
+        and receipt_type in ('m.read', 'm.read.private') and thread_id in ('', 'main')), 0)`.execute(this.#db);
     return Number(rows[0]?.n ?? 0);
   }
 

@@ -35,9 +35,10 @@ export async function inTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<
 
 /** Stream positions, as the stores of one transaction see them. */
 export interface StreamStore {
-  /** Locks the stream for this transaction: other writers wait until it commits. */
-  lock(): Promise<void>;
-  take(count?: number): Promise<number>;
+  /** Locks the stream for this transaction (other writers wait until it commits) and returns its position. */
+  lock(): Promise<number>;
+  /** Moves the stream to `position` (inside the locking transaction, after handing out positions up to it). */
+  advanceTo(position: number): Promise<void>;
   current(): Promise<number>;
 }
 
@@ -49,11 +50,11 @@ export class KyselyStreamStore implements StreamStore {
 
   async lock() {
     // Taking zero positions updates the counter row to itself: on PostgreSQL that holds its row lock.
-    await takeStreamPositions(this.#db, 0);
+    return (await takeStreamPositions(this.#db, 0)) - 1;
   }
 
-  take(count = 1) {
-    return takeStreamPositions(this.#db, count);
+  async advanceTo(position: number) {
+    await sql`update stream_counters set value = ${position} where name = ${MAIN_STREAM}`.execute(this.#db);
   }
 
   current() {

@@ -110,8 +110,11 @@ export class RoomService {
   /** PUT /rooms/{roomId}/send/{eventType}/{txnId} */
   async send(principal: Principal, roomId: string, type: string, txnId: string, content: Record<string, unknown>): Promise<string> {
     this.#checkSize(content);
-    const { event } = await this.#writer.write(async (ctx) =>
-      this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, await this.#version(ctx, roomId)),
+    const { event } = await this.#writer.write(
+      async (ctx) =>
+        this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, await this.#version(ctx, roomId)),
+      // One append: every refusal (membership, power, bad JSON) comes before it writes anything.
+      { checksBeforeWriting: true },
     );
     return event.event_id;
   }

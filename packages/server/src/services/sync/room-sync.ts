@@ -193,8 +193,7 @@ async function unreadCounts(ctx: RoomSyncContext, rangeEvents: EventRow[] | unde
   ) {
     count = cached.count + rangeEvents.filter((e) => e.sender !== ctx.userId && NOTIFYING_TYPES.includes(e.type)).length;
   } else {
-    const readPosition = (await ctx.stores.ephemeral.readPosition(ctx.roomId, ctx.userId)) ?? ctx.membershipStream;
-    count = await ctx.stores.events.countFromOthers(ctx.roomId, Math.max(readPosition, ctx.membershipStream), ctx.userId, NOTIFYING_TYPES);
+    count = await ctx.stores.events.countUnread(ctx.roomId, ctx.userId, ctx.membershipStream, NOTIFYING_TYPES);
   }
   if (ctx.unread) {
     if (ctx.unread.size >= MAX_CACHED_UNREAD) ctx.unread.clear();

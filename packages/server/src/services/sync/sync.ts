@@ -132,7 +132,12 @@ export class SyncService {
       (roomAccountData.get(roomId) ?? []).filter((a) => eventPasses(filter?.room?.account_data, { type: a.type })).map((a) => ({ type: a.type, content: a.content }));
 
     const join: Record<string, unknown> = {};
-    for (const m of joined) {
+    // Rooms are independent: on PostgreSQL their queries overlap on the pool's connections.
+    // An incremental sync skips rooms in which nothing happened without touching them.
+    const active = incremental
+      ? joined.filter((m) => m.streamOrdering > since || eventsByRoom.has(m.roomId) || typingRooms.has(m.roomId) || receipts.has(m.roomId) || roomAccountData.has(m.roomId) || request.fullState)
+      : joined;
+    await forEachConcurrently(active, ROOM_CONCURRENCY, async (m) => {
       // A room joined since the last sync is new to the client: it gets the room in full.
       const roomSince = incremental && m.streamOrdering <= since ? since : undefined;
       const section = await joinedRoom(context(m, roomSince), {
@@ -142,7 +147,7 @@ export class SyncService {
         accountData: roomDataOf(m.roomId),
       });
       if (section) join[m.roomId] = section;
-    }
+    });
 
     const invite: Record<string, unknown> = {};
     const leave: Record<string, unknown> = {};
@@ -181,6 +186,18 @@ export class SyncService {
     const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length === 0;
     return { response, rooms: new Set(memberships.map((m) => m.roomId)), empty };
   }
+}
+
+/** How many rooms one sync builds at once (bounded so one big initial sync cannot take the whole pool). */
+const ROOM_CONCURRENCY = 8;
+
+async function forEachConcurrently<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
