@@ -191,6 +191,7 @@ async function fanout(server: Server) {
   const latencies: number[] = [];
   let syncErrors = 0;
   let running = true;
+  const rssBeforePolls = server.rssMiB();
   // Clients connect 50 at a time, as a real population would, not 1,000 in the same millisecond.
   let opened = 0;
   const loops = users.map(async (user, i) => {
@@ -217,6 +218,7 @@ async function fanout(server: Server) {
   });
   while (opened < users.length) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 1000));
+  const rssIdlePolls = server.rssMiB();
 
   let sendErrors = 0;
   let sent = 0;
@@ -263,7 +265,7 @@ async function fanout(server: Server) {
     'delivery p99': fmt(percentile(latencies, 99)),
     'delivery max': fmt(latencies.at(-1) ?? NaN),
     'errors': `${sendErrors} send, ${syncErrors} sync`,
-    'server RSS': `${rss.toFixed(0)} MiB`,
+    'server RSS': `${rssBeforePolls.toFixed(0)} MiB before the long-polls, ${rssIdlePolls.toFixed(0)} MiB with ${USERS} idle long-polls, ${rss.toFixed(0)} MiB after sending`,
     'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}%, load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
   };
 }
