@@ -179,7 +179,7 @@ async function serial(server: Server) {
 async function fanout(server: Server) {
   const USERS = Number(process.env.BENCH_USERS ?? 1000);
   const ROOM_SIZE = 10;
-  const RATE = 500;
+  const RATE = Number(process.env.BENCH_RATE ?? 500);
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
   const users = await inBatches(Array.from({ length: USERS }, (_, i) => `fan${i}`), 8, (n) => register(server.url, n));
   const rooms: Array<{ id: string; members: User[] }> = [];
