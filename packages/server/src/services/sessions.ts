@@ -105,21 +105,22 @@ export class SessionService {
   /** Exchanges a refresh token for new tokens. Each refresh token works once; reuse ends the session. */
   async refresh(refreshToken: string): Promise<NewSession> {
     const tokenHash = hashToken(refreshToken);
-    const outcome = await this.#storage.transaction(async (stores) => {
+    type Outcome = { kind: 'issued'; session: NewSession } | { kind: 'reused'; userId: string; deviceId: string };
+    const outcome = await this.#storage.transaction(async (stores): Promise<Outcome> => {
       const record = await stores.sessions.findRefreshToken(tokenHash);
       if (!record) throw unknownToken(false, 'Unknown refresh token');
       const now = this.#clock.now();
-      if (!(await stores.sessions.markRefreshTokenUsed(tokenHash, now))) return { reused: record, session: undefined };
+      if (!(await stores.sessions.markRefreshTokenUsed(tokenHash, now))) return { kind: 'reused', userId: record.userId, deviceId: record.deviceId };
       await stores.sessions.deleteAccessTokensOfDevice(record.userId, record.deviceId);
-      return { reused: undefined, session: await this.#issueTokens(stores, record.userId, record.deviceId, true, now) };
+      return { kind: 'issued', session: await this.#issueTokens(stores, record.userId, record.deviceId, true, now) };
     });
-    if (outcome.reused) {
+    if (outcome.kind === 'reused') {
       // A used refresh token presented again means it was copied: end the whole session. This runs
       // after the transaction, so refusing the request does not roll the revocation back.
-      await this.endDevices(outcome.reused.userId, [outcome.reused.deviceId]);
+      await this.endDevices(outcome.userId, [outcome.deviceId]);
       throw unknownToken(false, 'Refresh token was already used; the session has been ended');
     }
-    return outcome.session!;
+    return outcome.session;
   }
 
   /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on. */

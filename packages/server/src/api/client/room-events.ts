@@ -24,23 +24,22 @@ export function roomEventRoutes(app: App, services: Services) {
   );
 
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (the state key may be empty and omitted) */
-  const putState = async (request: { params: { roomId: string; eventType: string; stateKey?: string }; body: Record<string, unknown> } & Parameters<typeof principal>[0]) => ({
-    event_id: await rooms.setState(principal(request), request.params.roomId, request.params.eventType, request.params.stateKey ?? '', request.body),
-  });
-  app.put(
-    '/_matrix/client/v3/rooms/:roomId/state/:eventType',
-    { onRequest: auth, config: { rateLimit: limits.send }, schema: { params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField }), body: EventContent } },
-    (request) => putState(request),
-  );
-  app.put(
-    '/_matrix/client/v3/rooms/:roomId/state/:eventType/:stateKey',
-    {
-      onRequest: auth,
-      config: { rateLimit: limits.send },
-      schema: { params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField, stateKey: Type.String({ maxLength: 255 }) }), body: EventContent },
-    },
-    (request) => putState(request),
-  );
+  for (const withKey of [false, true]) {
+    app.put(
+      withKey ? '/_matrix/client/v3/rooms/:roomId/state/:eventType/:stateKey' : '/_matrix/client/v3/rooms/:roomId/state/:eventType',
+      {
+        onRequest: auth,
+        config: { rateLimit: limits.send },
+        schema: {
+          params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField, stateKey: Type.Optional(Type.String({ maxLength: 255 })) }),
+          body: EventContent,
+        },
+      },
+      async (request) => ({
+        event_id: await rooms.setState(principal(request), request.params.roomId, request.params.eventType, request.params.stateKey ?? '', request.body),
+      }),
+    );
+  }
 
   /** PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId} */
   app.put(
