@@ -33,6 +33,7 @@ export const errorStatus = {
   M_THREEPID_DENIED: 403,
   M_WRONG_ROOM_KEYS_VERSION: 403,
   M_BAD_ALIAS: 400,
+  M_INVALID_SIGNATURE: 400,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -28,6 +28,7 @@ import { roomEventRoutes } from './api/client/room-events.ts';
 import { syncRoutes } from './api/client/sync.ts';
 import { directoryRoutes } from './api/client/directory.ts';
 import { roomHistoryRoutes } from './api/client/room-history.ts';
+import { keyRoutes } from './api/client/keys.ts';
 
 /** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
 function requestSummary(request: FastifyRequest) {
@@ -94,6 +95,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   syncRoutes(app, services);
   directoryRoutes(app, services);
   roomHistoryRoutes(app, services);
+  keyRoutes(app, services);
 
   return app;
 }

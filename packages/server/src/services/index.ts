@@ -22,6 +22,7 @@ import { ProfileService } from './profile.ts';
 import { AccountDataService } from './account-data.ts';
 import { FilterService } from './filters.ts';
 import { RoomHistoryService } from './rooms/history.ts';
+import { KeyService } from './keys.ts';
 
 /** What every service may be given; each takes only the parts it needs. */
 export interface ServiceDeps {
@@ -52,6 +53,7 @@ export interface Services {
   sync: SyncService;
   directory: DirectoryService;
   history: RoomHistoryService;
+  keys: KeyService;
   writer: StreamWriter;
 }
 
@@ -60,8 +62,9 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
   const deps: ServiceDeps = { config, storage, clock, notifier, writer };
   const pushRules = new PushRuleService(deps);
   const throttle = new LoginThrottle(clock, config.rateLimits);
-  const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs);
+  const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs, writer);
   const uia = new UiaService(storage, clock, throttle, config.serverName);
+  const keys = new KeyService(deps, uia);
   return {
     config,
     clock,
@@ -79,9 +82,10 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     filters: new FilterService(deps),
     rooms: new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
     receiptsTyping: new ReceiptsAndTyping(storage, writer, clock),
-    sync: new SyncService(storage, notifier, clock, pushRules),
+    sync: new SyncService(storage, notifier, clock, pushRules, keys),
     directory: new DirectoryService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
     history: new RoomHistoryService(deps),
+    keys,
     writer,
   };
 }

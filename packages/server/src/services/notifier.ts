@@ -7,7 +7,7 @@
 import pg from 'pg';
 
 /** Kinds of change besides room events, so /sync can skip looking where nothing changed. */
-export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships';
+export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships' | 'deviceLists';
 
 export interface StreamChange {
   /** The first and last stream positions of the committed change (positions are contiguous). */
@@ -54,7 +54,9 @@ interface Waiter {
   wake: () => void;
 }
 
-const MARK_PREFIX: Record<ChangeKind, string> = { events: 'e:', typing: 't:', receipts: 'r:', accountData: 'a:', memberships: 'm:' };
+const MARK_PREFIX: Record<ChangeKind, string> = { events: 'e:', typing: 't:', receipts: 'r:', accountData: 'a:', memberships: 'm:', deviceLists: 'd:' };
+/** Set whenever any user's devices or keys change, so /sync knows when to look at all. */
+export const ANY_DEVICE_LIST_CHANGE = 'd:*';
 
 export class LocalNotifier implements Notifier {
   readonly #byUser = new Map<string, Set<Waiter>>();
@@ -109,6 +111,7 @@ export class LocalNotifier implements Notifier {
     };
     for (const [kind, keys] of Object.entries(change.marks ?? {}) as Array<[ChangeKind, readonly string[]]>) {
       for (const key of keys) note(MARK_PREFIX[kind] + key);
+      if (kind === 'deviceLists' && keys.length > 0) note(ANY_DEVICE_LIST_CHANGE);
     }
     // Advance the gap-free mark over this change and any that were waiting for it.
     if (change.first <= this.#heardUpTo + 1) {

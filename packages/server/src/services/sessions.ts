@@ -6,6 +6,8 @@ import { MatrixError } from '@caduceus/core';
 import type { Storage, Stores } from '../storage/index.ts';
 import type { Clock } from './clock.ts';
 import { hashToken, newDeviceId, newToken } from './secrets.ts';
+import { recordDeviceListChange } from './device-lists.ts';
+import type { StreamWriter } from './stream-writer.ts';
 
 /** Who is calling: the authenticated user and device of a request. */
 export interface Principal {
@@ -38,12 +40,14 @@ export class SessionService {
   readonly #storage: Storage;
   readonly #clock: Clock;
   readonly #accessTokenLifetimeMs: number | null;
+  readonly #writer: StreamWriter;
   readonly #lastSeenWritten = new Map<string, number>();
 
-  constructor(storage: Storage, clock: Clock, accessTokenLifetimeMs: number | null) {
+  constructor(storage: Storage, clock: Clock, accessTokenLifetimeMs: number | null, writer: StreamWriter) {
     this.#storage = storage;
     this.#clock = clock;
     this.#accessTokenLifetimeMs = accessTokenLifetimeMs;
+    this.#writer = writer;
   }
 
   /** Creates (or re-uses, when the client names its own) a device and issues its tokens, inside the caller's transaction. */
@@ -123,12 +127,19 @@ export class SessionService {
     return outcome.session;
   }
 
-  /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on. */
+  /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on, and peers learn the devices are gone. */
   async endDevices(userId: string, deviceIds: readonly string[]): Promise<void> {
-    await this.#storage.sessions.deleteDevices(userId, deviceIds);
+    await this.#writer.write(async (ctx) => {
+      await ctx.stores.sessions.deleteDevices(userId, deviceIds);
+      await recordDeviceListChange(ctx, userId);
+    });
   }
 
   async endAllDevices(userId: string, exceptDeviceId?: string): Promise<string[]> {
-    return this.#storage.sessions.deleteAllDevices(userId, exceptDeviceId);
+    return this.#writer.write(async (ctx) => {
+      const ended = await ctx.stores.sessions.deleteAllDevices(userId, exceptDeviceId);
+      if (ended.length > 0) await recordDeviceListChange(ctx, userId);
+      return ended;
+    });
   }
 }

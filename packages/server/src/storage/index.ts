@@ -7,6 +7,7 @@ import { KyselyAccountDataStore, type AccountDataStore } from './account-data.ts
 import type { Engine } from './database.ts';
 import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
 import { KyselyEventStore, type EventStore } from './events.ts';
+import { KyselyKeyStore, type KeyStore } from './keys.ts';
 import { KyselyRoomStore, type RoomStore } from './rooms.ts';
 import { KyselyStreamStore, type StreamStore } from './streams.ts';
 import { KyselyFilterStore, type FilterStore } from './filters.ts';
@@ -29,6 +30,7 @@ export interface Stores {
   rooms: RoomStore;
   ephemeral: EphemeralStore;
   stream: StreamStore;
+  keys: KeyStore;
 }
 
 export interface Storage extends Stores {
@@ -56,6 +58,7 @@ function storesOver(db: Kysely<Database>): Stores {
     rooms: new KyselyRoomStore(db),
     ephemeral: new KyselyEphemeralStore(db),
     stream: new KyselyStreamStore(db),
+    keys: new KyselyKeyStore(db),
   };
 }
 
@@ -96,6 +99,7 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
 }
 
 export type { StreamStore } from './streams.ts';
+export type { KeyStore } from './keys.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
 export type { EventRow, NewEventRow, MembershipRow } from './events.ts';
 export type { RoomRecord } from './rooms.ts';

@@ -173,6 +173,50 @@ export interface RoomForgottenTable {
   room_id: string;
 }
 
+export interface E2eDeviceKeysTable {
+  user_id: string;
+  device_id: string;
+  key_json: string;
+  created_ts: number;
+}
+
+export interface E2eOneTimeKeysTable {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+}
+
+export interface E2eFallbackKeysTable {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+  used: number;
+}
+
+export interface E2eCrossSigningKeysTable {
+  user_id: string;
+  key_type: string;
+  key_json: string;
+  created_ts: number;
+}
+
+export interface E2eSignaturesTable {
+  target_user_id: string;
+  target_key_id: string;
+  signer_user_id: string;
+  signer_key_id: string;
+  signature: string;
+}
+
+export interface DeviceListChangesTable {
+  stream_id: number;
+  user_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -194,6 +238,12 @@ export interface Database {
   typing: TypingTable;
   typing_changes: TypingChangesTable;
   room_forgotten: RoomForgottenTable;
+  e2e_device_keys: E2eDeviceKeysTable;
+  e2e_one_time_keys: E2eOneTimeKeysTable;
+  e2e_fallback_keys: E2eFallbackKeysTable;
+  e2e_cross_signing_keys: E2eCrossSigningKeysTable;
+  e2e_signatures: E2eSignaturesTable;
+  device_list_changes: DeviceListChangesTable;
 }
 
 export type { Generated };

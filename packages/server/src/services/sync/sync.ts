@@ -9,6 +9,9 @@ import { GLOBAL_ROOM } from '../../storage/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Notifier } from '../notifier.ts';
 import type { PushRuleService } from '../push-rules.ts';
+import type { KeyService } from '../keys.ts';
+import { ANY_DEVICE_LIST_CHANGE } from '../notifier.ts';
+import { changedDeviceLists } from './device-lists.ts';
 import type { Principal } from '../sessions.ts';
 import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
 import { invitedRoom, joinedRoom, leftRoom, token, type RoomSyncContext, type UnreadCache } from './room-sync.ts';
@@ -43,11 +46,14 @@ export class SyncService {
   readonly #membershipCache = new Map<string, { at: number; rows: MembershipRow[]; forgotten: Set<string> }>();
   readonly #unread: UnreadCache = new Map();
 
-  constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService) {
+  readonly #keys: KeyService;
+
+  constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService, keys: KeyService) {
     this.#storage = storage;
     this.#notifier = notifier;
     this.#clock = clock;
     this.#pushRules = pushRules;
+    this.#keys = keys;
   }
 
   async sync(principal: Principal, request: SyncRequest): Promise<Record<string, unknown>> {
@@ -173,17 +179,22 @@ export class SyncService {
     }
     const filteredGlobal = globalData.filter((a) => eventPasses(filter?.account_data, { type: a.type }));
 
+    const deviceListsChanged = incremental
+      ? await changedDeviceLists(stores, userId, joined, since, upTo, rangeEvents, !trustNotifier || notifier.changedSince(ANY_DEVICE_LIST_CHANGE, since))
+      : [];
+
     const response = {
       next_batch: token(upTo),
       account_data: { events: filteredGlobal },
       presence: { events: [] },
       to_device: { events: [] },
-      device_lists: { changed: [], left: [] },
-      device_one_time_keys_count: {},
-      device_unused_fallback_key_types: [],
+      device_lists: { changed: deviceListsChanged, left: [] },
+      // Always present and accurate: a client missing them uploads keys on every sync (or never a fallback key).
+      device_one_time_keys_count: { signed_curve25519: 0, ...(await this.#keys.oneTimeKeyCounts(userId, principal.deviceId)) },
+      device_unused_fallback_key_types: await this.#keys.unusedFallbackKeyTypes(userId, principal.deviceId),
       rooms: { join, invite, leave, knock: {} },
     };
-    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length === 0;
+    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length + deviceListsChanged.length === 0;
     return { response, rooms: new Set(memberships.map((m) => m.roomId)), empty };
   }
 }
