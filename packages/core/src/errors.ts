@@ -34,6 +34,8 @@ export const errorStatus = {
   M_WRONG_ROOM_KEYS_VERSION: 403,
   M_BAD_ALIAS: 400,
   M_INVALID_SIGNATURE: 400,
+  M_CANNOT_OVERWRITE_MEDIA: 409,
+  M_NOT_YET_UPLOADED: 504,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -26,9 +26,12 @@ import { filterRoutes } from './api/client/filters.ts';
 import { roomRoutes } from './api/client/rooms.ts';
 import { roomEventRoutes } from './api/client/room-events.ts';
 import { syncRoutes } from './api/client/sync.ts';
+import { toDeviceRoutes } from './api/client/to-device.ts';
 import { directoryRoutes } from './api/client/directory.ts';
 import { roomHistoryRoutes } from './api/client/room-history.ts';
 import { keyRoutes } from './api/client/keys.ts';
+import { keyBackupRoutes } from './api/client/key-backup.ts';
+import { mediaRoutes } from './api/client/media.ts';
 
 /** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
 function requestSummary(request: FastifyRequest) {
@@ -93,9 +96,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   roomRoutes(app, services);
   roomEventRoutes(app, services);
   syncRoutes(app, services);
+  toDeviceRoutes(app, services);
   directoryRoutes(app, services);
   roomHistoryRoutes(app, services);
   keyRoutes(app, services);
+  keyBackupRoutes(app, services);
+  mediaRoutes(app, services);
 
   return app;
 }

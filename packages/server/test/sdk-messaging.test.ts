@@ -11,8 +11,7 @@
  *   whole conversation.
  *
  * The tests share state and run in order. Every wait is on the SDK (an event, with a timeout), never
- * a fixed sleep. The rooms are unencrypted: the server has no keys/* endpoints yet, so the Rust
- * crypto's key uploads fail (logged at info here, see MISSING_E2EE_ENDPOINTS).
+ * a fixed sleep. The room is unencrypted here; sdk-e2ee.test.ts covers an encrypted one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';

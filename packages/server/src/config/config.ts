@@ -22,6 +22,7 @@ const Settings = Type.Object(
     log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { description: 'Log verbosity.' }),
     access_token_lifetime_ms: Type.Integer({ minimum: 0, description: 'Lifetime of access tokens issued with a refresh token; 0 = they do not expire.' }),
     max_json_body_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, description: 'Largest accepted JSON request body.' }),
+    max_upload_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 * 1024, description: 'Largest accepted media upload.' }),
     password_min_length: Type.Integer({ minimum: 8, maximum: 256, description: 'Shortest accepted password.' }),
     password_require_digit: Type.Boolean({ description: 'Passwords must contain a digit.' }),
     password_require_symbol: Type.Boolean({ description: 'Passwords must contain a symbol.' }),
@@ -43,6 +44,7 @@ export const defaults: Settings = {
   log_level: 'info',
   access_token_lifetime_ms: 0,
   max_json_body_bytes: 1024 * 1024,
+  max_upload_bytes: 100 * 1024 * 1024,
   password_min_length: 12,
   password_require_digit: false,
   password_require_symbol: false,
@@ -73,6 +75,7 @@ export interface Config {
   /** null: access tokens do not expire. */
   accessTokenLifetimeMs: number | null;
   maxJsonBodyBytes: number;
+  maxUploadBytes: number;
   passwordPolicy: PasswordPolicy;
   trustProxy: boolean;
 }
@@ -182,6 +185,7 @@ export function loadConfig(
     logLevel: s.log_level,
     accessTokenLifetimeMs: s.access_token_lifetime_ms > 0 ? s.access_token_lifetime_ms : null,
     maxJsonBodyBytes: s.max_json_body_bytes,
+    maxUploadBytes: s.max_upload_bytes,
     passwordPolicy: {
       minLength: s.password_min_length,
       requireDigit: s.password_require_digit,

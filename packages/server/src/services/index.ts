@@ -16,6 +16,7 @@ import { EventAppender } from './rooms/append.ts';
 import { RoomService } from './rooms/rooms.ts';
 import { ReceiptsAndTyping } from './rooms/receipts-typing.ts';
 import { SyncService } from './sync/sync.ts';
+import { ToDeviceService } from './to-device.ts';
 import { DirectoryService } from './rooms/directory.ts';
 import { PushRuleService } from './push-rules.ts';
 import { ProfileService } from './profile.ts';
@@ -23,6 +24,8 @@ import { AccountDataService } from './account-data.ts';
 import { FilterService } from './filters.ts';
 import { RoomHistoryService } from './rooms/history.ts';
 import { KeyService } from './keys.ts';
+import { KeyBackupService } from './key-backup.ts';
+import { MediaService } from './media.ts';
 
 /** What every service may be given; each takes only the parts it needs. */
 export interface ServiceDeps {
@@ -51,9 +54,12 @@ export interface Services {
   rooms: RoomService;
   receiptsTyping: ReceiptsAndTyping;
   sync: SyncService;
+  toDevice: ToDeviceService;
   directory: DirectoryService;
   history: RoomHistoryService;
   keys: KeyService;
+  keyBackup: KeyBackupService;
+  media: MediaService;
   writer: StreamWriter;
 }
 
@@ -83,9 +89,12 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     rooms: new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
     receiptsTyping: new ReceiptsAndTyping(storage, writer, clock),
     sync: new SyncService(storage, notifier, clock, pushRules, keys),
+    toDevice: new ToDeviceService(config, clock, writer),
     directory: new DirectoryService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
     history: new RoomHistoryService(deps),
     keys,
+    keyBackup: new KeyBackupService(deps),
+    media: new MediaService(deps),
     writer,
   };
 }

@@ -7,7 +7,7 @@
 import pg from 'pg';
 
 /** Kinds of change besides room events, so /sync can skip looking where nothing changed. */
-export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships' | 'deviceLists';
+export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships' | 'deviceLists' | 'toDevice';
 
 export interface StreamChange {
   /** The first and last stream positions of the committed change (positions are contiguous). */
@@ -54,7 +54,7 @@ interface Waiter {
   wake: () => void;
 }
 
-const MARK_PREFIX: Record<ChangeKind, string> = { events: 'e:', typing: 't:', receipts: 'r:', accountData: 'a:', memberships: 'm:', deviceLists: 'd:' };
+const MARK_PREFIX: Record<ChangeKind, string> = { events: 'e:', typing: 't:', receipts: 'r:', accountData: 'a:', memberships: 'm:', deviceLists: 'd:', toDevice: 'td:' };
 /** Set whenever any user's devices or keys change, so /sync knows when to look at all. */
 export const ANY_DEVICE_LIST_CHANGE = 'd:*';
 

@@ -8,8 +8,11 @@ import type { Engine } from './database.ts';
 import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
 import { KyselyEventStore, type EventStore } from './events.ts';
 import { KyselyKeyStore, type KeyStore } from './keys.ts';
+import { KyselyKeyBackupStore, type KeyBackupStore } from './key-backup.ts';
+import { KyselyMediaStore, type MediaStore } from './media.ts';
 import { KyselyRoomStore, type RoomStore } from './rooms.ts';
 import { KyselyStreamStore, type StreamStore } from './streams.ts';
+import { KyselyToDeviceStore, type ToDeviceStore } from './to-device.ts';
 import { KyselyFilterStore, type FilterStore } from './filters.ts';
 import { KyselyPushRulesStore, type PushRulesStore } from './push-rules.ts';
 import { KyselyRegistrationTokenStore, type RegistrationTokenStore } from './registration-tokens.ts';
@@ -30,7 +33,10 @@ export interface Stores {
   rooms: RoomStore;
   ephemeral: EphemeralStore;
   stream: StreamStore;
+  toDevice: ToDeviceStore;
   keys: KeyStore;
+  keyBackup: KeyBackupStore;
+  media: MediaStore;
 }
 
 export interface Storage extends Stores {
@@ -58,7 +64,10 @@ function storesOver(db: Kysely<Database>): Stores {
     rooms: new KyselyRoomStore(db),
     ephemeral: new KyselyEphemeralStore(db),
     stream: new KyselyStreamStore(db),
+    toDevice: new KyselyToDeviceStore(db),
     keys: new KyselyKeyStore(db),
+    keyBackup: new KyselyKeyBackupStore(db),
+    media: new KyselyMediaStore(db),
   };
 }
 
@@ -100,6 +109,8 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
 
 export type { StreamStore } from './streams.ts';
 export type { KeyStore } from './keys.ts';
+export type { KeyBackupStore } from './key-backup.ts';
+export type { MediaStore, MediaRecord } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
 export type { EventRow, NewEventRow, MembershipRow } from './events.ts';
 export type { RoomRecord } from './rooms.ts';

@@ -217,6 +217,57 @@ export interface DeviceListChangesTable {
   user_id: string;
 }
 
+export interface ToDeviceMessagesTable {
+  user_id: string;
+  device_id: string;
+  stream_id: number;
+  sender: string;
+  type: string;
+  content: string;
+}
+
+export interface ToDeviceTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  created_ts: number;
+}
+
+export interface KeyBackupVersionsTable {
+  user_id: string;
+  version: number;
+  algorithm: string;
+  auth_data: string;
+  etag: number;
+  deleted: number;
+  created_ts: number;
+}
+
+export interface KeyBackupSessionsTable {
+  user_id: string;
+  version: number;
+  room_id: string;
+  session_id: string;
+  first_message_index: number;
+  forwarded_count: number;
+  is_verified: number;
+  session_data: string;
+}
+
+export interface MediaTable {
+  media_id: string;
+  server_name: string;
+  user_id: string;
+  sha256: string | null;
+  content_type: string | null;
+  upload_name: string | null;
+  size: number | null;
+  created_ts: number;
+  uploaded_ts: number | null;
+  unused_expires_ts: number | null;
+  room_id: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -238,12 +289,17 @@ export interface Database {
   typing: TypingTable;
   typing_changes: TypingChangesTable;
   room_forgotten: RoomForgottenTable;
+  to_device_messages: ToDeviceMessagesTable;
+  to_device_txns: ToDeviceTxnsTable;
   e2e_device_keys: E2eDeviceKeysTable;
   e2e_one_time_keys: E2eOneTimeKeysTable;
   e2e_fallback_keys: E2eFallbackKeysTable;
   e2e_cross_signing_keys: E2eCrossSigningKeysTable;
   e2e_signatures: E2eSignaturesTable;
   device_list_changes: DeviceListChangesTable;
+  key_backup_versions: KeyBackupVersionsTable;
+  key_backup_sessions: KeyBackupSessionsTable;
+  media: MediaTable;
 }
 
 export type { Generated };

@@ -107,7 +107,7 @@ export class KyselySessionStore implements SessionStore {
 
   async deleteDevices(userId: string, deviceIds: readonly string[]) {
     if (deviceIds.length === 0) return;
-    for (const table of ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'devices'] as const) {
+    for (const table of ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'to_device_messages', 'devices'] as const) {
       await this.#db.deleteFrom(table).where('user_id', '=', userId).where('device_id', 'in', deviceIds).execute();
     }
   }
@@ -117,7 +117,7 @@ export class KyselySessionStore implements SessionStore {
     if (exceptDeviceId !== undefined) query = query.where('device_id', '!=', exceptDeviceId);
     const ids = (await query.execute()).map((r) => r.device_id);
     // Tokens without a device row (should not exist) are swept too.
-    for (const table of ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'devices'] as const) {
+    for (const table of ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'to_device_messages', 'devices'] as const) {
       let del = this.#db.deleteFrom(table).where('user_id', '=', userId);
       if (exceptDeviceId !== undefined) del = del.where('device_id', '!=', exceptDeviceId);
       await del.execute();

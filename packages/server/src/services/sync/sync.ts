@@ -179,6 +179,14 @@ export class SyncService {
     }
     const filteredGlobal = globalData.filter((a) => eventPasses(filter?.account_data, { type: a.type }));
 
+    // To-device messages wait until a later sync acknowledges them (by presenting a newer `since`).
+    // Acknowledging does not wait for new messages: a fresh sync must never see acknowledged ones again.
+    if (incremental) await stores.toDevice.acknowledge(userId, principal.deviceId, since);
+    let toDevice: Array<{ sender: string; type: string; content: Record<string, unknown> }> = [];
+    if (!incremental || !trustNotifier || notifier.changedSince(`td:${userId}`, since)) {
+      toDevice = (await stores.toDevice.pending(userId, principal.deviceId, since ?? 0, upTo)).map((m) => ({ sender: m.sender, type: m.type, content: m.content }));
+    }
+
     const deviceListsChanged = incremental
       ? await changedDeviceLists(stores, userId, joined, since, upTo, rangeEvents, !trustNotifier || notifier.changedSince(ANY_DEVICE_LIST_CHANGE, since))
       : [];
@@ -187,14 +195,14 @@ export class SyncService {
       next_batch: token(upTo),
       account_data: { events: filteredGlobal },
       presence: { events: [] },
-      to_device: { events: [] },
+      to_device: { events: toDevice },
       device_lists: { changed: deviceListsChanged, left: [] },
       // Always present and accurate: a client missing them uploads keys on every sync (or never a fallback key).
       device_one_time_keys_count: { signed_curve25519: 0, ...(await this.#keys.oneTimeKeyCounts(userId, principal.deviceId)) },
       device_unused_fallback_key_types: await this.#keys.unusedFallbackKeyTypes(userId, principal.deviceId),
       rooms: { join, invite, leave, knock: {} },
     };
-    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length + deviceListsChanged.length === 0;
+    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length + deviceListsChanged.length + toDevice.length === 0;
     return { response, rooms: new Set(memberships.map((m) => m.roomId)), empty };
   }
 }

@@ -6,9 +6,15 @@ import type { Migration } from 'kysely/migration';
 import * as m001 from './001_accounts.ts';
 import * as m002 from './002_rooms.ts';
 import * as m003 from './003_keys.ts';
+import * as m004 from './004_key_backup.ts';
+import * as m005 from './005_media.ts';
+import * as m006 from './006_to_device.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_accounts': m001,
   '002_rooms': m002,
   '003_keys': m003,
+  '004_key_backup': m004,
+  '005_media': m005,
+  '006_to_device': m006,
 };
