@@ -331,3 +331,43 @@ describe('sending, state and redaction', () => {
     assert.equal(unknown.status, 404);
   });
 });
+
+describe('when the organisation requires end-to-end encryption', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ room_encryption: 'required' });
+  });
+  after(() => server.close());
+
+  const encrypted = [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }];
+
+  test('a room without encryption cannot be created; an encrypted one can', async () => {
+    const alice = await registerUser(server);
+    const plain = await alice.api.post('/_matrix/client/v3/createRoom', { name: 'Plain' });
+    assert.equal(plain.status, 403);
+    assert.equal(plain.body.errcode, 'M_FORBIDDEN');
+    assert.match(plain.body.error, /encryption/);
+    assert.deepEqual((await alice.api.get('/_matrix/client/v3/joined_rooms')).body.joined_rooms, []);
+    const weak = await alice.api.post('/_matrix/client/v3/createRoom', { initial_state: [{ type: 'm.room.encryption', content: { algorithm: 'rot13' } }] });
+    assert.equal(weak.status, 403);
+    await createRoom(alice, { initial_state: encrypted });
+  });
+
+  test('plaintext messages are refused in an encrypted room; encrypted ones pass', async () => {
+    const alice = await registerUser(server);
+    const roomId = await createRoom(alice, { initial_state: encrypted });
+    const plaintext = await alice.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/p1`, { msgtype: 'm.text', body: 'Patient name in clear' });
+    assert.equal(plaintext.status, 403);
+    assert.equal(plaintext.body.errcode, 'M_FORBIDDEN');
+    const ciphertext = await alice.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.encrypted/c1`, {
+      algorithm: 'm.megolm.v1.aes-sha2',
+      ciphertext: 'AwgAEn…',
+      sender_key: 'x',
+      session_id: 'y',
+      device_id: 'Z',
+    });
+    assert.equal(ciphertext.status, 200);
+    const stored = await server.storage.events.page(roomId, Number.MAX_SAFE_INTEGER, 'b', 50);
+    assert.ok(!stored.some((r) => r.json.includes('Patient name in clear')));
+  });
+});

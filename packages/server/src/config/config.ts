@@ -22,6 +22,7 @@ const Settings = Type.Object(
     log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { description: 'Log verbosity.' }),
     access_token_lifetime_ms: Type.Integer({ minimum: 0, description: 'Lifetime of access tokens issued with a refresh token; 0 = they do not expire.' }),
     max_json_body_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, description: 'Largest accepted JSON request body.' }),
+    room_encryption: Type.Enum(['optional', 'required'], { description: 'required: every new room must be end-to-end encrypted, and plaintext messages in encrypted rooms are refused.' }),
     max_upload_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 * 1024, description: 'Largest accepted media upload.' }),
     password_min_length: Type.Integer({ minimum: 8, maximum: 256, description: 'Shortest accepted password.' }),
     password_require_digit: Type.Boolean({ description: 'Passwords must contain a digit.' }),
@@ -44,6 +45,7 @@ export const defaults: Settings = {
   log_level: 'info',
   access_token_lifetime_ms: 0,
   max_json_body_bytes: 1024 * 1024,
+  room_encryption: 'optional',
   max_upload_bytes: 100 * 1024 * 1024,
   password_min_length: 12,
   password_require_digit: false,
@@ -77,6 +79,8 @@ export interface Config {
   maxJsonBodyBytes: number;
   maxUploadBytes: number;
   passwordPolicy: PasswordPolicy;
+  /** Organisation policy: rooms must be end-to-end encrypted. */
+  encryptionRequired: boolean;
   trustProxy: boolean;
 }
 
@@ -186,6 +190,7 @@ export function loadConfig(
     accessTokenLifetimeMs: s.access_token_lifetime_ms > 0 ? s.access_token_lifetime_ms : null,
     maxJsonBodyBytes: s.max_json_body_bytes,
     maxUploadBytes: s.max_upload_bytes,
+    encryptionRequired: s.room_encryption === 'required',
     passwordPolicy: {
       minLength: s.password_min_length,
       requireDigit: s.password_require_digit,

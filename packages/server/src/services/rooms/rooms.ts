@@ -71,6 +71,9 @@ export class RoomService {
     const invitees = [...new Set(request.invite ?? [])];
     for (const invitee of invitees) await this.#checkLocalUser(invitee);
     for (const state of request.initial_state ?? []) this.#checkStateContent(state.type, state.content);
+    if (this.#config.encryptionRequired && !(request.initial_state ?? []).some((s) => s.type === 'm.room.encryption' && (s.state_key ?? '') === '')) {
+      throw new MatrixError('M_FORBIDDEN', 'This server requires end-to-end encryption: create rooms with m.room.encryption in initial_state');
+    }
     const alias = request.room_alias_name !== undefined ? this.#aliasFromName(request.room_alias_name) : undefined;
     const roomId = `!${randomString(18)}:${this.#config.serverName}`;
     const creator = principal.userId;
@@ -111,8 +114,15 @@ export class RoomService {
   async send(principal: Principal, roomId: string, type: string, txnId: string, content: Record<string, unknown>): Promise<string> {
     this.#checkSize(content);
     const { event } = await this.#writer.write(
-      async (ctx) =>
-        this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, await this.#version(ctx, roomId)),
+      async (ctx) => {
+        const version = await this.#version(ctx, roomId);
+        // With encryption required, an encrypted room takes no plaintext messages (a client bug or a
+        // misconfigured bot would otherwise leak PHI to the server).
+        if (this.#config.encryptionRequired && type === 'm.room.message' && (await ctx.stores.events.currentStateEvent(roomId, 'm.room.encryption', ''))) {
+          throw new MatrixError('M_FORBIDDEN', 'This room is end-to-end encrypted: send m.room.encrypted events, not plaintext');
+        }
+        return this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, version);
+      },
       // One append: every refusal (membership, power, bad JSON) comes before it writes anything.
       { checksBeforeWriting: true },
     );
@@ -303,6 +313,9 @@ export class RoomService {
   #checkStateContent(type: string, content: Record<string, unknown>) {
     if (type === 'm.room.history_visibility' && content.history_visibility === FORBIDDEN_VISIBILITY) {
       throw new MatrixError('M_FORBIDDEN', 'Rooms on this server cannot be world-readable');
+    }
+    if (this.#config.encryptionRequired && type === 'm.room.encryption' && content.algorithm !== 'm.megolm.v1.aes-sha2') {
+      throw new MatrixError('M_FORBIDDEN', 'This server requires m.megolm.v1.aes-sha2 encryption');
     }
   }
 
