@@ -47,7 +47,8 @@ test('two people in an encrypted room read each other\'s messages; the server st
   await waitForSdk(bobClient, 'the invite', () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite');
   await bobClient.joinRoom(roomId);
   await waitForSdk(aliceClient, 'bob joined', () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join');
-  await waitForSdk(aliceClient, 'the room to be encrypted', () => aliceClient.getCrypto()?.isEncryptionEnabledInRoom(roomId));
+  // Both apps must have seen the encryption state before anyone sends, or the first message would go out in clear.
+  for (const client of [aliceClient, bobClient]) await waitForSdk(client, 'the room to be encrypted', () => client.getRoom(roomId)?.hasEncryptionStateEvent());
 
   const secrets = ['Bed 12: troponin rising, please review', 'On my way, 5 minutes', 'ECG attached in chart', 'Thanks, starting heparin'];
   await aliceClient.sendTextMessage(roomId, secrets[0]!);
