@@ -256,8 +256,8 @@ describe('cross-signing and key backup', () => {
     assert.ok(status.publicKeysOnDevice, JSON.stringify(status));
     assert.ok(status.privateKeysCachedLocally.masterKey && status.privateKeysCachedLocally.selfSigningKey, JSON.stringify(status));
     assert.ok(await crypto.isCrossSigningReady());
-    const ownDevice = await crypto.getDeviceVerificationStatus(alice.userId, alice.deviceId);
-    assert.ok(ownDevice?.crossSigningVerified, 'the device is signed by its self-signing key');
+    // The device's signature goes up with /keys/signatures/upload and comes back through /keys/query.
+    await eventually('the device to be signed by its self-signing key', async () => (await crypto.getDeviceVerificationStatus(alice.userId, alice.deviceId))?.crossSigningVerified);
 
     await crypto.resetKeyBackup();
     const version = await eventually('the backup to be active', () => crypto.getActiveSessionBackupVersion());
