@@ -162,22 +162,25 @@ export class MediaService {
   async upload(who: Principal, body: Readable, contentType: string | undefined, fileName: string | undefined) {
     const { sha256, size } = await this.#store(body);
     const now = this.#deps.clock.now();
+    const mediaId = await this.#insertWithFreshId({
+      userId: who.userId,
+      sha256,
+      contentType: normaliseContentType(contentType),
+      uploadName: normaliseFileName(fileName),
+      size,
+      createdTs: now,
+      uploadedTs: now,
+      unusedExpiresTs: null,
+      roomId: null,
+    });
+    return { content_uri: this.#mxc(mediaId) };
+  }
+
+  /** Stores a media row under a new random id (drawing again in the unlikely case of a clash). */
+  async #insertWithFreshId(row: Omit<MediaRecord, 'mediaId' | 'serverName'>): Promise<string> {
     for (;;) {
       const mediaId = newMediaId();
-      const inserted = await this.#deps.storage.media.insert({
-        mediaId,
-        serverName: this.#deps.config.serverName,
-        userId: who.userId,
-        sha256,
-        contentType: normaliseContentType(contentType),
-        uploadName: normaliseFileName(fileName),
-        size,
-        createdTs: now,
-        uploadedTs: now,
-        unusedExpiresTs: null,
-        roomId: null,
-      });
-      if (inserted) return { content_uri: this.#mxc(mediaId) };
+      if (await this.#deps.storage.media.insert({ ...row, mediaId, serverName: this.#deps.config.serverName })) return mediaId;
     }
   }
 
@@ -188,23 +191,18 @@ export class MediaService {
       throw new MatrixError('M_LIMIT_EXCEEDED', 'Too many media ids are waiting for their content');
     }
     const expires = now + UNUSED_EXPIRY_MS;
-    for (;;) {
-      const mediaId = newMediaId();
-      const inserted = await this.#deps.storage.media.insert({
-        mediaId,
-        serverName: this.#deps.config.serverName,
-        userId: who.userId,
-        sha256: null,
-        contentType: null,
-        uploadName: null,
-        size: null,
-        createdTs: now,
-        uploadedTs: null,
-        unusedExpiresTs: expires,
-        roomId: null,
-      });
-      if (inserted) return { content_uri: this.#mxc(mediaId), unused_expires_at: expires };
-    }
+    const mediaId = await this.#insertWithFreshId({
+      userId: who.userId,
+      sha256: null,
+      contentType: null,
+      uploadName: null,
+      size: null,
+      createdTs: now,
+      uploadedTs: null,
+      unusedExpiresTs: expires,
+      roomId: null,
+    });
+    return { content_uri: this.#mxc(mediaId), unused_expires_at: expires };
   }
 
   /** Checks a PUT /_matrix/media/v3/upload/{serverName}/{mediaId} before its body is read. */

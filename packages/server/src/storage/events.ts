@@ -40,8 +40,6 @@ export interface EventStore {
   setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null): Promise<void>;
   get(eventId: string): Promise<EventRow | undefined>;
   getMany(eventIds: readonly string[]): Promise<EventRow[]>;
-  /** The newest event of a room (its forward extremity). */
-  latest(roomId: string): Promise<EventRow | undefined>;
   /** Just the id, depth and position of the room's newest event: what a new event builds on. */
   tip(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | undefined>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<EventRow | undefined>;
@@ -123,11 +121,6 @@ export class KyselyEventStore implements EventStore {
   async getMany(eventIds: readonly string[]) {
     if (eventIds.length === 0) return [];
     return (await this.#db.selectFrom('events').selectAll().where('event_id', 'in', eventIds).execute()).map(toRow);
-  }
-
-  async latest(roomId: string) {
-    const row = await this.#db.selectFrom('events').selectAll().where('room_id', '=', roomId).orderBy('stream_ordering', 'desc').limit(1).executeTakeFirst();
-    return row && toRow(row);
   }
 
   async tip(roomId: string) {

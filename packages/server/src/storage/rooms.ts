@@ -22,9 +22,6 @@ export interface RoomStore {
   create(room: RoomRecord): Promise<void>;
   get(roomId: string): Promise<RoomRecord | undefined>;
   setPublic(roomId: string, isPublic: boolean): Promise<void>;
-  /** Public rooms, oldest first, after the given room id (for paging). */
-  listPublic(options: { limit: number; since?: string }): Promise<RoomRecord[]>;
-  countPublic(): Promise<number>;
   /** Every published room with its joined-member count and the current state events (state key "") of `types`. */
   listPublished(types: readonly string[]): Promise<PublishedRoom[]>;
 
@@ -62,17 +59,6 @@ export class KyselyRoomStore implements RoomStore {
 
   async setPublic(roomId: string, isPublic: boolean) {
     await this.#db.updateTable('rooms').set({ is_public: isPublic ? 1 : 0 }).where('room_id', '=', roomId).execute();
-  }
-
-  async listPublic(options: { limit: number; since?: string }) {
-    let query = this.#db.selectFrom('rooms').selectAll().where('is_public', '=', 1);
-    if (options.since !== undefined) query = query.where('room_id', '>', options.since);
-    return (await query.orderBy('room_id').limit(options.limit).execute()).map(toRecord);
-  }
-
-  async countPublic() {
-    const row = await this.#db.selectFrom('rooms').select((eb) => eb.fn.countAll<number>().as('n')).where('is_public', '=', 1).executeTakeFirstOrThrow();
-    return Number(row.n);
   }
 
   async listPublished(types: readonly string[]) {

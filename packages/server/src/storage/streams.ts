@@ -28,11 +28,6 @@ export async function currentStreamPosition(db: Kysely<Database>): Promise<numbe
   return rows[0] ? Number(rows[0].value) : 0;
 }
 
-/** Runs `work` in a transaction, or directly when `db` already is one. */
-export async function inTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
-}
-
 /** Stream positions, as the stores of one transaction see them. */
 export interface StreamStore {
   /** Locks the stream for this transaction (other writers wait until it commits) and returns its position. */
