@@ -7,6 +7,8 @@ import { checkPasswordPolicy, hashPassword } from './passwords.ts';
 import { randomString } from './secrets.ts';
 import type { NewSession, Principal, SessionService } from './sessions.ts';
 import type { Stage, UiaService } from './uia.ts';
+import { recordDeviceListChange } from './device-lists.ts';
+import type { StreamWriter } from './stream-writer.ts';
 
 export interface RegisterRequest {
   username?: string | undefined;
@@ -28,13 +30,15 @@ export class AccountService {
   readonly #clock: Clock;
   readonly #sessions: SessionService;
   readonly #uia: UiaService;
+  readonly #writer: StreamWriter;
 
-  constructor(config: Config, storage: Storage, clock: Clock, sessions: SessionService, uia: UiaService) {
+  constructor(config: Config, storage: Storage, clock: Clock, sessions: SessionService, uia: UiaService, writer: StreamWriter) {
     this.#config = config;
     this.#storage = storage;
     this.#clock = clock;
     this.#sessions = sessions;
     this.#uia = uia;
+    this.#writer = writer;
   }
 
   #registrationFlows(): Stage[][] {
@@ -150,10 +154,12 @@ export class AccountService {
       flows: [['m.login.password']],
       clientAddress,
     });
-    await this.#storage.transaction(async (stores) => {
-      await stores.users.setDeactivated(principal.userId);
-      if (erase) await stores.users.setProfile(principal.userId, { displayname: null, avatarUrl: null });
-      await stores.sessions.deleteAllDevices(principal.userId);
+    // One write: the account is closed, every session ends, and room-mates learn its devices are gone.
+    await this.#writer.write(async (ctx) => {
+      await ctx.stores.users.setDeactivated(principal.userId);
+      if (erase) await ctx.stores.users.setProfile(principal.userId, { displayname: null, avatarUrl: null });
+      await ctx.stores.sessions.deleteAllDevices(principal.userId);
+      await recordDeviceListChange(ctx, principal.userId);
     });
     await this.#uia.finish(session);
   }

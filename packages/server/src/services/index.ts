@@ -78,7 +78,7 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     notifier,
     sessions,
     uia,
-    accounts: new AccountService(config, storage, clock, sessions, uia),
+    accounts: new AccountService(config, storage, clock, sessions, uia, writer),
     login: new LoginService(storage, sessions, throttle, config.serverName),
     devices: new DeviceService(storage, sessions, uia),
     registrationTokens: new RegistrationTokenService(config, storage, clock),
