@@ -1,5 +1,5 @@
 /** Accounts: registration, availability, password changes, deactivation, and creation by an administrator. */
-import { MatrixError, isValidNewLocalpart, userId as makeUserId, MAX_USER_ID_LENGTH } from '@caduceus/core';
+import { MatrixError, isValidNewLocalpart, userId as makeUserId, MAX_USER_ID_LENGTH, type Role } from '@caduceus/core';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Clock } from './clock.ts';
@@ -117,19 +117,25 @@ export class AccountService {
   }
 
   /** Creates an account directly (administrator or CLI); no registration policy applies. */
-  async createUser(options: { localpart: string; password: string; admin: boolean; displayname?: string }): Promise<string> {
+  async createUser(options: { localpart: string; password: string; admin: boolean; roles?: readonly Role[]; displayname?: string }): Promise<string> {
     const localpart = this.#localpartFrom(options.localpart);
     checkPasswordPolicy(options.password, this.#config.passwordPolicy, localpart);
     const userId = makeUserId(localpart, this.#config.serverName);
-    const created = await this.#storage.users.create({
-      userId,
-      localpart,
-      passwordHash: await hashPassword(options.password),
-      isAdmin: options.admin,
-      displayname: options.displayname ?? localpart,
-      createdTs: this.#clock.now(),
+    const roles = new Set<Role>(options.roles ?? []);
+    if (options.admin) roles.add('admin');
+    const passwordHash = await hashPassword(options.password);
+    await this.#storage.transaction(async (stores) => {
+      const created = await stores.users.create({
+        userId,
+        localpart,
+        passwordHash,
+        isAdmin: roles.has('admin'),
+        displayname: options.displayname ?? localpart,
+        createdTs: this.#clock.now(),
+      });
+      if (!created) throw new MatrixError('M_USER_IN_USE', `${userId} already exists`);
+      await stores.roles.setRoles(userId, [...roles]);
     });
-    if (!created) throw new MatrixError('M_USER_IN_USE', `${userId} already exists`);
     return userId;
   }
 

@@ -11,6 +11,7 @@ import { KyselyKeyStore, type KeyStore } from './keys.ts';
 import { KyselyKeyBackupStore, type KeyBackupStore } from './key-backup.ts';
 import { KyselyMediaStore, type MediaStore } from './media.ts';
 import { KyselyRoomStore, type RoomStore } from './rooms.ts';
+import { KyselyRoleStore, type RoleStore } from './roles.ts';
 import { KyselyStreamStore, type StreamStore } from './streams.ts';
 import { KyselyToDeviceStore, type ToDeviceStore } from './to-device.ts';
 import { KyselyFilterStore, type FilterStore } from './filters.ts';
@@ -37,6 +38,7 @@ export interface Stores {
   keys: KeyStore;
   keyBackup: KeyBackupStore;
   media: MediaStore;
+  roles: RoleStore;
 }
 
 export interface Storage extends Stores {
@@ -68,6 +70,7 @@ function storesOver(db: Kysely<Database>): Stores {
     keys: new KyselyKeyStore(db),
     keyBackup: new KyselyKeyBackupStore(db),
     media: new KyselyMediaStore(db),
+    roles: new KyselyRoleStore(db),
   };
 }
 
@@ -109,6 +112,7 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
 
 export type { StreamStore } from './streams.ts';
 export type { KeyStore } from './keys.ts';
+export type { RoleStore } from './roles.ts';
 export type { KeyBackupStore } from './key-backup.ts';
 export type { MediaStore, MediaRecord } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };

@@ -268,6 +268,11 @@ export interface MediaTable {
   room_id: string | null;
 }
 
+export interface UserRolesTable {
+  user_id: string;
+  role: string;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -300,6 +305,7 @@ export interface Database {
   key_backup_versions: KeyBackupVersionsTable;
   key_backup_sessions: KeyBackupSessionsTable;
   media: MediaTable;
+  user_roles: UserRolesTable;
 }
 
 export type { Generated };

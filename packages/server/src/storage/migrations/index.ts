@@ -9,6 +9,7 @@ import * as m003 from './003_keys.ts';
 import * as m004 from './004_key_backup.ts';
 import * as m005 from './005_media.ts';
 import * as m006 from './006_to_device.ts';
+import * as m007 from './007_roles.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_accounts': m001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '004_key_backup': m004,
   '005_media': m005,
   '006_to_device': m006,
+  '007_roles': m007,
 };

@@ -1,0 +1,40 @@
+/**
+ * The audit trail as the rest of the server sees it: services call `record()` for everything a
+ * security officer must be able to reconstruct ("who did what to which, when, with what outcome").
+ * Entries hold ids, counts and hashes — never message content, passwords, tokens or codes.
+ *
+ * Actions are dotted names, area first: `auth.login`, `auth.logout`, `auth.mfa.enroll`,
+ * `auth.lockout`, `session.wipe`, `device.delete`, `keys.upload`, `room.create`, `room.member`,
+ * `event.send`, `event.redact`, `event.read`, `media.upload`, `media.read`, `admin.<area>.<verb>`,
+ * `policy.refuse`, `audit.export`.
+ */
+import type { Stores } from '../../storage/index.ts';
+
+export type AuditOutcome = 'success' | 'failure' | 'refused';
+
+/** Who acted. Fields left out are filled from the current request (see request-context). */
+export interface AuditActor {
+  userId?: string | null;
+  deviceId?: string | null;
+  address?: string | null;
+  userAgent?: string | null;
+}
+
+export interface AuditRecord {
+  action: string;
+  outcome: AuditOutcome;
+  actor?: AuditActor;
+  /** Ids the action concerned: userId, roomId, eventId, deviceId, mediaId, … */
+  target?: Record<string, string>;
+  /** Non-content facts: event type, size in bytes, SHA-256 of the content, reason codes, counts. */
+  details?: Record<string, string | number | boolean | null>;
+}
+
+export interface AuditTrail {
+  /**
+   * Appends an entry. With `stores` (an open transaction) the entry commits or rolls back with the
+   * action it describes; without, it is written on its own. Either way, if it cannot be written the
+   * promise rejects and the caller's action must fail.
+   */
+  record(entry: AuditRecord, stores?: Stores): Promise<void>;
+}
