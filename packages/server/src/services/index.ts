@@ -26,6 +26,7 @@ import { RoomHistoryService } from './rooms/history.ts';
 import { KeyService } from './keys.ts';
 import { KeyBackupService } from './key-backup.ts';
 import { MediaService } from './media.ts';
+import { createAuditTrail, type AuditTrail } from '../compliance/audit/index.ts';
 
 /** What every service may be given; each takes only the parts it needs. */
 export interface ServiceDeps {
@@ -34,6 +35,7 @@ export interface ServiceDeps {
   clock: Clock;
   notifier: Notifier;
   writer: StreamWriter;
+  audit: AuditTrail;
 }
 
 export interface Services {
@@ -61,11 +63,13 @@ export interface Services {
   keyBackup: KeyBackupService;
   media: MediaService;
   writer: StreamWriter;
+  audit: AuditTrail;
 }
 
 export function createServices(config: Config, storage: Storage, clock: Clock, signingKey: SigningKey, notifier: Notifier): Services {
   const writer = new StreamWriter(storage, notifier);
-  const deps: ServiceDeps = { config, storage, clock, notifier, writer };
+  const audit = createAuditTrail(storage, clock, signingKey);
+  const deps: ServiceDeps = { config, storage, clock, notifier, writer, audit };
   const pushRules = new PushRuleService(deps);
   const throttle = new LoginThrottle(clock, config.rateLimits);
   const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs, writer);
@@ -96,5 +100,6 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     keyBackup: new KeyBackupService(deps),
     media: new MediaService(deps),
     writer,
+    audit,
   };
 }
