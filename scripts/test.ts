@@ -17,8 +17,11 @@ function step(title: string) {
 }
 
 step('type check (tsc --noEmit)');
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
-if (tsc.status !== 0) {
+// The server, CLI, scripts and tests (Node types), then the web app (DOM types, JSX) with its own tsconfig.
+const typeChecks = [root, join(root, 'packages/web')].map((project) =>
+  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', project], { stdio: 'inherit', cwd: root }),
+);
+if (typeChecks.some((tsc) => tsc.status !== 0)) {
   console.log('\n0 passed, 1 failed');
   console.error('type check failed');
   process.exit(1);

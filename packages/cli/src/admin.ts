@@ -4,6 +4,7 @@
  * an implementation that calls the admin API takes its place and the commands stay as they are.
  */
 import { existsSync } from 'node:fs';
+import type { Role } from '@caduceus/core';
 import type { Config, OpenedServer } from '@caduceus/server';
 import { CliError } from './args.ts';
 
@@ -11,6 +12,7 @@ export interface CreatedUser {
   userId: string;
   admin: boolean;
   displayname: string | null;
+  roles: Role[];
 }
 
 export interface CreatedToken {
@@ -24,7 +26,9 @@ export interface CreatedToken {
 export interface Admin {
   readonly serverName: string;
   readonly registration: Config['registration'];
-  createUser(options: { localpart: string; password: string; admin: boolean; displayname?: string }): Promise<CreatedUser>;
+  createUser(options: { localpart: string; password: string; admin: boolean; roles?: readonly Role[]; displayname?: string }): Promise<CreatedUser>;
+  /** The user's roles; with `roles`, replaces them first. */
+  userRoles(userId: string, roles?: readonly Role[]): Promise<Role[]>;
   createRegistrationToken(options: { token?: string; usesAllowed?: number; expiryTs?: number }): Promise<CreatedToken>;
   close(): Promise<void>;
 }
@@ -55,7 +59,29 @@ export async function connectAdmin(env: NodeJS.ProcessEnv, notice: (text: string
       const { services, storage } = await open();
       const userId = await services.accounts.createUser(options);
       const user = await storage.users.get(userId);
-      return { userId, admin: user?.isAdmin ?? options.admin, displayname: user?.displayname ?? null };
+      return { userId, admin: user?.isAdmin ?? options.admin, displayname: user?.displayname ?? null, roles: await storage.roles.rolesOf(userId) };
+    },
+    async userRoles(userId, roles) {
+      const { services, storage } = await open();
+      const user = await storage.users.get(userId);
+      if (!user || user.deactivated) throw new CliError(`${userId} does not exist or is deactivated`);
+      if (roles === undefined) return storage.roles.rolesOf(userId);
+      // An administrative change like any other: on the audit trail, committed together with it.
+      await services.audit.transaction(async (stores) => {
+        const before = await stores.roles.rolesOf(userId);
+        await stores.roles.setRoles(userId, roles);
+        await services.audit.record(
+          {
+            action: 'admin.users.roles',
+            outcome: 'success',
+            actor: { userId: null, address: 'cli', userAgent: 'caduceus user roles' },
+            target: { userId },
+            details: { before: before.join(','), after: [...new Set(roles)].sort().join(',') },
+          },
+          stores,
+        );
+      });
+      return storage.roles.rolesOf(userId);
     },
     async createRegistrationToken(options) {
       const { services } = await open();

@@ -6,12 +6,19 @@
 import { MatrixError } from '@caduceus/core';
 import { CliError, UsageError, wantsHelp, type Command, type Io } from './args.ts';
 import { describeError } from './admin.ts';
+import { auditExport } from './commands/audit-export.ts';
+import { auditVerify } from './commands/audit-verify.ts';
+import { backupCreate } from './commands/backup-create.ts';
+import { backupRestore } from './commands/backup-restore.ts';
+import { backupVerify } from './commands/backup-verify.ts';
 import { commandHelp, groupUsage, printConfigHelp, usage } from './commands/help.ts';
+import { adminApiCommands } from './commands/admin-api.ts';
 import { registrationTokenCreate } from './commands/registration-token-create.ts';
 import { start } from './commands/start.ts';
 import { userCreate } from './commands/user-create.ts';
+import { userRoles } from './commands/user-roles.ts';
 
-const commands: Command[] = [start, userCreate, registrationTokenCreate];
+const commands: Command[] = [start, userCreate, userRoles, registrationTokenCreate, backupCreate, backupVerify, backupRestore, auditVerify, auditExport, ...adminApiCommands];
 
 const find = (words: string[]) => commands.find((c) => c.name.every((word, i) => words[i] === word));
 const inGroup = (group: string | undefined) => commands.filter((c) => c.name.length > 1 && c.name[0] === group);

@@ -11,7 +11,7 @@ describe('caduceus user create', () => {
       input: `${GOOD_PASSWORD}\n`,
     });
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(res.stdout, '@alice:test.local\n  administrator: yes\n  display name: Dr Alice Jones\n');
+    assert.equal(res.stdout, '@alice:test.local\n  administrator: yes\n  roles: admin\n  display name: Dr Alice Jones\n');
     // A fresh SQLite file is called out, in case the command ran with another data_dir than the server.
     if (!site.settings.database_url) assert.match(res.stderr, /^note: there was no database at .*caduceus\.sqlite, so a new one was made/);
 

@@ -11,12 +11,16 @@ import type { Services } from './services/index.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
+import { installRequestContext } from './http/request-context.ts';
 import { rateLimitError } from './http/rate-limits.ts';
 import type { App } from './http/types.ts';
 import { accountRoutes } from './api/client/account.ts';
 import { deviceRoutes } from './api/client/devices.ts';
+import { sessionPolicyRoutes } from './api/client/session-policy.ts';
 import { discoveryRoutes } from './api/client/discovery.ts';
 import { loginRoutes } from './api/client/login.ts';
+import { ssoRoutes } from './api/sign-in/sso.ts';
+import { signInPageRoutes } from './api/sign-in/routes.ts';
 import { registerRoutes } from './api/client/register.ts';
 import { serverKeyRoutes } from './api/keys/server-key.ts';
 import { pushRuleRoutes } from './api/client/push-rules.ts';
@@ -32,6 +36,8 @@ import { roomHistoryRoutes } from './api/client/room-history.ts';
 import { keyRoutes } from './api/client/keys.ts';
 import { keyBackupRoutes } from './api/client/key-backup.ts';
 import { mediaRoutes } from './api/client/media.ts';
+import { adminRoutes } from './api/admin/index.ts';
+import { DEFAULT_WEB_ROOT, webAppRoutes } from './http/web-app.ts';
 
 /** Logs show the path, never the query string (it can carry login tokens) and never bodies. */
 function requestSummary(request: FastifyRequest) {
@@ -41,6 +47,8 @@ function requestSummary(request: FastifyRequest) {
 export interface AppOptions {
   /** Where logs go (default: stdout); tests capture them to check nothing secret is written. */
   logStream?: NodeJS.WritableStream;
+  /** The built web app to serve at `/` (default: packages/web/dist when built); `false` serves none. */
+  webRoot?: string | false;
 }
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<App> {
@@ -61,6 +69,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // First hook of all: the audit trail reads who is asking from here.
+  installRequestContext(app);
   installErrorHandling(app);
 
   installJsonBodyParser(app);
@@ -86,8 +96,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   discoveryRoutes(app, services);
   registerRoutes(app, services);
   loginRoutes(app, services);
+  ssoRoutes(app, services);
+  signInPageRoutes(app, services);
   accountRoutes(app, services);
   deviceRoutes(app, services);
+  sessionPolicyRoutes(app, services);
   serverKeyRoutes(app, services);
   pushRuleRoutes(app, services);
   profileRoutes(app, services);
@@ -102,6 +115,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   keyRoutes(app, services);
   keyBackupRoutes(app, services);
   mediaRoutes(app, services);
+  await adminRoutes(app, services);
+
+  // Organisation policies an administrator changed are kept in the database and win over the configuration.
+  await services.admin.policies.load();
+  if (services.config.database.kind === 'postgres') services.admin.policies.startRefreshing((err) => app.log.error({ err }, 'reloading the organisation policies failed'));
+  app.addHook('onClose', async () => services.admin.policies.stop());
+
+  if (options.webRoot !== false) webAppRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
 
   return app;
 }

@@ -4,3 +4,5 @@ export { ManualClock, systemClock, type Clock } from './services/clock.ts';
 export type { Services } from './services/index.ts';
 export { verifyJsonSignature } from './crypto/signing-key.ts';
 export { runServer } from './run.ts';
+export * as backup from './services/backup/index.ts';
+export * as audit from './compliance/audit/index.ts';

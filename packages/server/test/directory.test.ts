@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { login, passwordAuth, registerUser, uniqueName, TEST_PASSWORD, type TestUser } from './support/users.ts';
+import { signInWithSecondFactor } from './support/sign-in.ts';
 
 const V3 = '/_matrix/client/v3';
 
@@ -29,7 +30,8 @@ describe('room aliases, the room directory and the user directory', () => {
   async function serverAdmin() {
     const localpart = uniqueName('admin');
     await server.services.accounts.createUser({ localpart, password: TEST_PASSWORD, admin: true });
-    return login(server, { localpart, password: TEST_PASSWORD });
+    // Administrators always sign in with a second factor.
+    return signInWithSecondFactor(server, { localpart, password: TEST_PASSWORD });
   }
 
   function assertError(res: { status: number; body: { errcode?: string } }, status: number, errcode: string) {

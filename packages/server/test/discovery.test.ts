@@ -30,7 +30,8 @@ describe('discovery', () => {
   test('.well-known/matrix/client points clients at the public URL', async () => {
     const res = await server.api.get('/.well-known/matrix/client');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { 'm.homeserver': { base_url: 'https://chat.example.org' } });
+    assert.deepEqual(res.body['m.homeserver'], { base_url: 'https://chat.example.org' });
+    assert.equal(res.body['org.caduceus.policy'].url, 'https://chat.example.org/_caduceus/client/v1/policy');
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
   });
 

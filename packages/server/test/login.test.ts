@@ -13,10 +13,10 @@ describe('login and logout', () => {
   });
   after(() => server.close());
 
-  test('GET /login offers password login', async () => {
+  test('GET /login offers password login (mfa: optional on test servers) next to SSO', async () => {
     const res = await server.api.get('/_matrix/client/v3/login');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.flows, [{ type: 'm.login.password' }]);
+    assert.deepEqual(res.body.flows.map((f: { type: string }) => f.type), ['m.login.sso', 'm.login.token', 'm.login.password']);
   });
 
   test('a user signs in with a localpart or a full user id and gets a new device', async () => {

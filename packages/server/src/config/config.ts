@@ -9,6 +9,18 @@ import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { isValidServerName } from '@caduceus/core';
 
+/** "30m", "12h", "7d", "1h30m", or a bare number of minutes; "0" turns the limit off. */
+const DURATION_PATTERN = '^(\\d{1,9}|(\\d{1,9}[smhdw])+)$';
+const DURATION_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** A duration setting in milliseconds; null when it is 0 (no limit). */
+export function parseDurationSetting(value: string): number | null {
+  const ms = /^\d+$/.test(value)
+    ? Number(value) * 60_000
+    : [...value.matchAll(/(\d+)([smhdw])/g)].reduce((sum, [, amount, unit]) => sum + Number(amount) * DURATION_UNIT_MS[unit!]!, 0);
+  return ms > 0 ? ms : null;
+}
+
 const Settings = Type.Object(
   {
     server_name: Type.String({ minLength: 1, description: 'The Matrix server name: the part after ":" in user ids. Cannot change once users exist.' }),
@@ -29,6 +41,12 @@ const Settings = Type.Object(
     password_require_symbol: Type.Boolean({ description: 'Passwords must contain a symbol.' }),
     password_require_mixed_case: Type.Boolean({ description: 'Passwords must contain upper- and lower-case letters.' }),
     trust_proxy: Type.Boolean({ description: 'Take the client address from X-Forwarded-For (only behind a reverse proxy you control).' }),
+    contact_policy: Type.Enum(['roles', 'off'], { description: 'roles: the organisation roles decide who may invite, message and find whom (patients are invited only by the care team, never reach other patients, and see only people they share a room with); off: no role rules (each user\'s own permissionConfig still applies).' }),
+    unassigned_role: Type.Enum(['staff', 'patient'], { description: 'The role the contact policy counts for accounts that hold none (e.g. self-registered accounts). staff keeps a deployment without roles working like a plain Matrix server; patient suits a patient portal with open or token registration.' }),
+    mfa: Type.Enum(['required', 'optional'], { description: 'required: every account signs in with a second factor (TOTP, passkey) through the sign-in page; optional: only administrators and security officers must. Service accounts may always use a password.' }),
+    sso_redirect_allowlist: Type.Array(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*:[^\\s]+$' }), { description: 'Where single sign-on may return a login token: URL prefixes or origins, comma-separated in the environment. Empty: only this server\'s public URL.' }),
+    session_idle_timeout: Type.String({ pattern: DURATION_PATTERN, description: 'A session with no request from its device for this long is logged out (soft logout); e.g. 30m; a bare number means minutes; 0 = never.' }),
+    session_max_lifetime: Type.String({ pattern: DURATION_PATTERN, description: 'A session ends this long after sign-in whatever its activity (soft logout); e.g. 12h; a bare number means minutes; 0 = never.' }),
   },
   { additionalProperties: false },
 );
@@ -52,6 +70,14 @@ export const defaults: Settings = {
   password_require_symbol: false,
   password_require_mixed_case: false,
   trust_proxy: false,
+  contact_policy: 'roles',
+  unassigned_role: 'staff',
+  mfa: 'required',
+  sso_redirect_allowlist: [],
+  // NIST SP 800-63B re-authentication at AAL2: after 30 minutes of inactivity, and at least every
+  // 12 hours (one clinical shift) whatever the activity.
+  session_idle_timeout: '30m',
+  session_max_lifetime: '12h',
 };
 
 export interface PasswordPolicy {
@@ -82,6 +108,14 @@ export interface Config {
   /** Organisation policy: rooms must be end-to-end encrypted. */
   encryptionRequired: boolean;
   trustProxy: boolean;
+  /** Who may contact whom (see compliance/policy/contact.ts). */
+  contactPolicy: { enforceRoles: boolean; unassignedRole: 'staff' | 'patient' };
+  /** Organisation policy: second factor for everyone (`required`) or only for administrators and security officers. */
+  mfa: 'required' | 'optional';
+  /** URL prefixes or origins SSO may redirect to; empty means only the public URL. */
+  ssoRedirectAllowlist: string[];
+  /** Automatic logoff: null = that limit is off. */
+  sessionPolicy: { idleTimeoutMs: number | null; maxLifetimeMs: number | null };
 }
 
 export class ConfigError extends Error {
@@ -151,6 +185,8 @@ export function loadConfig(
       if (/^(true|on|yes|1)$/i.test(v)) merged[key] = true;
       else if (/^(false|off|no|0)$/i.test(v)) merged[key] = false;
     }
+    // Lists come from the environment as comma- or space-separated text.
+    if ((schema as { type?: string }).type === 'array' && typeof v === 'string') merged[key] = v.split(/[\s,]+/).filter(Boolean);
   }
   const converted = Value.Convert(Settings, merged) as Record<string, unknown>;
 
@@ -198,5 +234,9 @@ export function loadConfig(
       requireMixedCase: s.password_require_mixed_case,
     },
     trustProxy: s.trust_proxy,
+    contactPolicy: { enforceRoles: s.contact_policy === 'roles', unassignedRole: s.unassigned_role },
+    mfa: s.mfa,
+    ssoRedirectAllowlist: s.sso_redirect_allowlist,
+    sessionPolicy: { idleTimeoutMs: parseDurationSetting(s.session_idle_timeout), maxLifetimeMs: parseDurationSetting(s.session_max_lifetime) },
   };
 }

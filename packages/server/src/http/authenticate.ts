@@ -5,6 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import { MatrixError } from '@caduceus/core';
 import type { Principal, SessionService } from '../services/sessions.ts';
+import { noteAuthenticated } from './request-context.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +31,7 @@ export function requireAuth(sessions: SessionService) {
     const token = bearerToken(request);
     if (!token) throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
     request.principal = await sessions.authenticate(token, request.ip, request.headers['user-agent'] ?? null);
+    noteAuthenticated(request, request.principal);
   };
 }
 
@@ -37,7 +39,10 @@ export function requireAuth(sessions: SessionService) {
 export function optionalAuth(sessions: SessionService) {
   return async (request: FastifyRequest) => {
     const token = bearerToken(request);
-    if (token) request.principal = await sessions.authenticate(token, request.ip, request.headers['user-agent'] ?? null);
+    if (token) {
+      request.principal = await sessions.authenticate(token, request.ip, request.headers['user-agent'] ?? null);
+      noteAuthenticated(request, request.principal);
+    }
   };
 }
 

@@ -4,6 +4,7 @@
  * or write. Writing `{}` is how clients "delete" a value, so `{}` is stored like any other value.
  */
 import { MatrixError, isValidRoomId } from '@caduceus/core';
+import { PERMISSION_CONFIG_TYPE, parsePermissionConfig } from '../compliance/policy/index.ts';
 import { GLOBAL_ROOM, type AccountDataStore } from '../storage/index.ts';
 import type { ServiceDeps } from './index.ts';
 import type { StreamWriter } from './stream-writer.ts';
@@ -40,6 +41,12 @@ export class AccountDataService {
     const roomKey = this.#check(callerId, scope);
     if (SERVER_CONTROLLED_TYPES.has(type)) {
       throw new MatrixError('M_BAD_JSON', `${type} is maintained by the server and cannot be set through this API`, { status: 405 });
+    }
+    // The contact policy reads this one: a malformed value must not silently refuse every invitation.
+    // `{}` clears it, as for any account data.
+    if (type === PERMISSION_CONFIG_TYPE && scope.roomId === undefined && Object.keys(content).length > 0) {
+      const parsed = parsePermissionConfig(content);
+      if (!parsed.ok) throw new MatrixError('M_BAD_JSON', `Invalid ${PERMISSION_CONFIG_TYPE}: ${parsed.problem}`);
     }
     // Through the stream writer: the owner's /sync wakes and echoes the change (clients wait for it).
     await this.#writer.write(async ({ stores, nextPosition, touch, mark }) => {

@@ -1,5 +1,6 @@
 /** Accounts: registration, availability, password changes, deactivation, and creation by an administrator. */
 import { MatrixError, isValidNewLocalpart, userId as makeUserId, MAX_USER_ID_LENGTH, type Role } from '@caduceus/core';
+import type { AuditTrail } from '../compliance/audit/index.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Clock } from './clock.ts';
@@ -7,7 +8,7 @@ import { checkPasswordPolicy, hashPassword } from './passwords.ts';
 import { randomString } from './secrets.ts';
 import type { NewSession, Principal, SessionService } from './sessions.ts';
 import type { Stage, UiaService } from './uia.ts';
-import { recordDeviceListChange } from './device-lists.ts';
+import { SERVER_NOTICES_LOCALPART } from './server-notices.ts';
 import type { StreamWriter } from './stream-writer.ts';
 
 export interface RegisterRequest {
@@ -31,14 +32,16 @@ export class AccountService {
   readonly #sessions: SessionService;
   readonly #uia: UiaService;
   readonly #writer: StreamWriter;
+  readonly #audit: AuditTrail;
 
-  constructor(config: Config, storage: Storage, clock: Clock, sessions: SessionService, uia: UiaService, writer: StreamWriter) {
+  constructor(config: Config, storage: Storage, clock: Clock, sessions: SessionService, uia: UiaService, writer: StreamWriter, audit: AuditTrail) {
     this.#config = config;
     this.#storage = storage;
     this.#clock = clock;
     this.#sessions = sessions;
     this.#uia = uia;
     this.#writer = writer;
+    this.#audit = audit;
   }
 
   #registrationFlows(): Stage[][] {
@@ -58,6 +61,8 @@ export class AccountService {
     if (!isValidNewLocalpart(localpart)) {
       throw new MatrixError('M_INVALID_USERNAME', 'User names may contain only a-z, 0-9 and . _ = - / +');
     }
+    // The server's own system user: nobody may take its name and post as the server.
+    if (localpart === SERVER_NOTICES_LOCALPART) throw new MatrixError('M_USER_IN_USE', 'That user name is reserved');
     if (new TextEncoder().encode(makeUserId(localpart, this.#config.serverName)).length > MAX_USER_ID_LENGTH) {
       throw new MatrixError('M_INVALID_USERNAME', 'User name is too long');
     }
@@ -91,7 +96,7 @@ export class AccountService {
     const userId = makeUserId(finalLocalpart, this.#config.serverName);
     const passwordHash = await hashPassword(request.password);
 
-    const result = await this.#storage.transaction(async (stores) => {
+    const result = await this.#audit.transaction(async (stores): Promise<RegisterResult> => {
       const token = session.state.registrationToken;
       if (typeof token === 'string' && !(await stores.registrationTokens.consume(token, this.#clock.now()))) {
         throw new MatrixError('M_FORBIDDEN', 'The registration token is no longer valid');
@@ -105,12 +110,24 @@ export class AccountService {
         createdTs: this.#clock.now(),
       });
       if (!created) throw new MatrixError('M_USER_IN_USE', 'That user name is taken');
-      if (request.inhibitLogin) return { userId };
-      return this.#sessions.create(stores, userId, {
-        deviceId: request.deviceId,
-        displayName: request.initialDeviceDisplayName,
-        refreshable: request.refreshToken === true,
-      });
+      const registered: RegisterResult = request.inhibitLogin
+        ? { userId }
+        : await this.#sessions.create(stores, userId, {
+            deviceId: request.deviceId,
+            displayName: request.initialDeviceDisplayName,
+            refreshable: request.refreshToken === true,
+          });
+      await this.#audit.record(
+        {
+          action: 'auth.register',
+          outcome: 'success',
+          actor: { userId, deviceId: registered.deviceId ?? null },
+          target: { userId, ...(registered.deviceId ? { deviceId: registered.deviceId } : {}) },
+          details: { withToken: typeof token === 'string' },
+        },
+        stores,
+      );
+      return registered;
     });
     await this.#uia.finish(session);
     return result;
@@ -124,7 +141,7 @@ export class AccountService {
     const roles = new Set<Role>(options.roles ?? []);
     if (options.admin) roles.add('admin');
     const passwordHash = await hashPassword(options.password);
-    await this.#storage.transaction(async (stores) => {
+    await this.#audit.transaction(async (stores) => {
       const created = await stores.users.create({
         userId,
         localpart,
@@ -135,6 +152,7 @@ export class AccountService {
       });
       if (!created) throw new MatrixError('M_USER_IN_USE', `${userId} already exists`);
       await stores.roles.setRoles(userId, [...roles]);
+      await this.#audit.record({ action: 'account.create', outcome: 'success', target: { userId }, details: { roles: [...roles].sort().join(' ') } }, stores);
     });
     return userId;
   }
@@ -148,8 +166,12 @@ export class AccountService {
       flows: [['m.login.password']],
       clientAddress,
     });
-    await this.#storage.users.setPasswordHash(principal.userId, await hashPassword(newPassword));
-    if (logoutDevices) await this.#sessions.endAllDevices(principal.userId, principal.deviceId);
+    const passwordHash = await hashPassword(newPassword);
+    await this.#audit.transaction(async (stores) => {
+      await stores.users.setPasswordHash(principal.userId, passwordHash);
+      await this.#audit.record({ action: 'account.password', outcome: 'success', target: { userId: principal.userId }, details: { logoutDevices } }, stores);
+    });
+    if (logoutDevices) await this.#sessions.endAllDevices(principal.userId, principal.deviceId, { reason: 'password_change' });
     await this.#uia.finish(session);
   }
 
@@ -160,12 +182,13 @@ export class AccountService {
       flows: [['m.login.password']],
       clientAddress,
     });
-    // One write: the account is closed, every session ends, and room-mates learn its devices are gone.
+    // One write: the account is closed and every session is wiped (its devices are told to erase
+    // their data, held /sync long-polls end, room-mates learn the devices are gone).
     await this.#writer.write(async (ctx) => {
       await ctx.stores.users.setDeactivated(principal.userId);
       if (erase) await ctx.stores.users.setProfile(principal.userId, { displayname: null, avatarUrl: null });
-      await ctx.stores.sessions.deleteAllDevices(principal.userId);
-      await recordDeviceListChange(ctx, principal.userId);
+      await this.#sessions.endAllDevicesIn(ctx, principal.userId, { reason: 'deactivated' });
+      await this.#audit.record({ action: 'account.deactivate', outcome: 'success', target: { userId: principal.userId }, details: { erase } }, ctx.stores);
     });
     await this.#uia.finish(session);
   }

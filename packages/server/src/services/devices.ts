@@ -1,5 +1,6 @@
 /** A user's devices (sessions), as the user sees and manages them. */
 import { MatrixError } from '@caduceus/core';
+import type { AuditTrail } from '../compliance/audit/index.ts';
 import type { DeviceRecord, Storage } from '../storage/index.ts';
 import type { Principal, SessionService } from './sessions.ts';
 import type { UiaService } from './uia.ts';
@@ -24,11 +25,13 @@ export class DeviceService {
   readonly #storage: Storage;
   readonly #sessions: SessionService;
   readonly #uia: UiaService;
+  readonly #audit: AuditTrail;
 
-  constructor(storage: Storage, sessions: SessionService, uia: UiaService) {
+  constructor(storage: Storage, sessions: SessionService, uia: UiaService, audit: AuditTrail) {
     this.#storage = storage;
     this.#sessions = sessions;
     this.#uia = uia;
+    this.#audit = audit;
   }
 
   async list(userId: string): Promise<DeviceView[]> {
@@ -42,7 +45,11 @@ export class DeviceService {
   }
 
   async rename(userId: string, deviceId: string, displayName: string | null): Promise<void> {
-    if (!(await this.#storage.sessions.setDeviceDisplayName(userId, deviceId, displayName))) throw deviceNotFound();
+    await this.#audit.transaction(async (stores) => {
+      if (!(await stores.sessions.setDeviceDisplayName(userId, deviceId, displayName))) throw deviceNotFound();
+      // The name itself can say something about its owner ("Dr Smith's ward phone"): not recorded.
+      await this.#audit.record({ action: 'device.rename', outcome: 'success', target: { userId, deviceId } }, stores);
+    });
   }
 
   /** Deletes devices after the user re-authenticates; their tokens stop working at once. */
@@ -58,7 +65,8 @@ export class DeviceService {
       flows: [['m.login.password']],
       clientAddress,
     });
-    await this.#sessions.endDevices(principal.userId, deviceIds);
+    // Ended for good (soft_logout false): the deleted device is told to erase its data.
+    await this.#sessions.endDevices(principal.userId, deviceIds, { reason: 'deleted' });
     await this.#uia.finish(session);
   }
 }

@@ -7,8 +7,11 @@ import type { Clock } from './clock.ts';
 import { DeviceService } from './devices.ts';
 import { LoginService } from './login.ts';
 import { LoginThrottle } from './login-throttle.ts';
+import { createMfaServices, type MfaServices } from './mfa/index.ts';
 import { RegistrationTokenService } from './registration-tokens.ts';
 import { SessionService } from './sessions.ts';
+import { SessionControlService } from './session-control.ts';
+import { ServerNoticesService } from './server-notices.ts';
 import { UiaService } from './uia.ts';
 import type { Notifier } from './notifier.ts';
 import { StreamWriter } from './stream-writer.ts';
@@ -18,6 +21,8 @@ import { ReceiptsAndTyping } from './rooms/receipts-typing.ts';
 import { SyncService } from './sync/sync.ts';
 import { ToDeviceService } from './to-device.ts';
 import { DirectoryService } from './rooms/directory.ts';
+import { ContactPolicyService } from './contact-policy.ts';
+import { DepartmentService } from './departments.ts';
 import { PushRuleService } from './push-rules.ts';
 import { ProfileService } from './profile.ts';
 import { AccountDataService } from './account-data.ts';
@@ -27,6 +32,8 @@ import { KeyService } from './keys.ts';
 import { KeyBackupService } from './key-backup.ts';
 import { MediaService } from './media.ts';
 import { createAuditTrail, type AuditTrail } from '../compliance/audit/index.ts';
+import { createAdminServices, type AdminServices } from './admin/index.ts';
+import { currentRequest } from '../http/request-context.ts';
 
 /** What every service may be given; each takes only the parts it needs. */
 export interface ServiceDeps {
@@ -44,9 +51,13 @@ export interface Services {
   signingKey: SigningKey;
   notifier: Notifier;
   sessions: SessionService;
+  sessionControl: SessionControlService;
+  serverNotices: ServerNoticesService;
   uia: UiaService;
   accounts: AccountService;
   login: LoginService;
+  /** Second factors, the sign-in page's flow and SSO login tokens (src/services/mfa). */
+  mfa: MfaServices;
   devices: DeviceService;
   registrationTokens: RegistrationTokenService;
   pushRules: PushRuleService;
@@ -58,43 +69,58 @@ export interface Services {
   sync: SyncService;
   toDevice: ToDeviceService;
   directory: DirectoryService;
+  contactPolicy: ContactPolicyService;
+  departments: DepartmentService;
   history: RoomHistoryService;
   keys: KeyService;
   keyBackup: KeyBackupService;
   media: MediaService;
   writer: StreamWriter;
   audit: AuditTrail;
+  /** The admin API's services (src/services/admin). */
+  admin: AdminServices;
 }
 
 export function createServices(config: Config, storage: Storage, clock: Clock, signingKey: SigningKey, notifier: Notifier): Services {
   const writer = new StreamWriter(storage, notifier);
-  const audit = createAuditTrail(storage, clock, signingKey);
+  const audit = createAuditTrail(storage, clock, signingKey, currentRequest);
   const deps: ServiceDeps = { config, storage, clock, notifier, writer, audit };
   const pushRules = new PushRuleService(deps);
   const throttle = new LoginThrottle(clock, config.rateLimits);
-  const sessions = new SessionService(storage, clock, config.accessTokenLifetimeMs, writer);
-  const uia = new UiaService(storage, clock, throttle, config.serverName);
+  // Lockouts go to the audit trail; to tell the security officers as well, add
+  // `notifyLockout: (n) => services.serverNotices.sendToRole('security_officer', ...)` here.
+  const mfa = createMfaServices({ config, storage, clock, signingKey, audit, throttle, resolveUserId: (typed) => login.resolveUserId(typed) });
+  const sessions = new SessionService(deps);
+  const login = new LoginService(storage, sessions, throttle, config.serverName, audit, mfa);
+  const uia = new UiaService(storage, clock, throttle, config.serverName, audit);
   const keys = new KeyService(deps, uia);
-  return {
+  const contactPolicy = new ContactPolicyService(deps);
+  const rooms = new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey), audit, contactPolicy);
+  const services: Omit<Services, 'admin'> = {
     config,
     clock,
     signingKey,
     notifier,
     sessions,
     uia,
-    accounts: new AccountService(config, storage, clock, sessions, uia, writer),
-    login: new LoginService(storage, sessions, throttle, config.serverName),
-    devices: new DeviceService(storage, sessions, uia),
+    accounts: new AccountService(config, storage, clock, sessions, uia, writer, audit),
+    login,
+    mfa,
+    devices: new DeviceService(storage, sessions, uia, audit),
     registrationTokens: new RegistrationTokenService(config, storage, clock),
     pushRules,
     profile: new ProfileService(deps),
     accountData: new AccountDataService(deps),
     filters: new FilterService(deps),
-    rooms: new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
+    rooms,
+    serverNotices: new ServerNoticesService(deps, rooms),
+    sessionControl: new SessionControlService(config, storage, sessions, uia),
     receiptsTyping: new ReceiptsAndTyping(storage, writer, clock),
-    sync: new SyncService(storage, notifier, clock, pushRules, keys),
+    sync: new SyncService(storage, notifier, clock, pushRules, keys, audit),
     toDevice: new ToDeviceService(config, clock, writer),
-    directory: new DirectoryService(config, clock, storage, writer, new EventAppender(config, clock, signingKey)),
+    directory: new DirectoryService(config, clock, storage, writer, new EventAppender(config, clock, signingKey), contactPolicy),
+    contactPolicy,
+    departments: new DepartmentService(deps),
     history: new RoomHistoryService(deps),
     keys,
     keyBackup: new KeyBackupService(deps),
@@ -102,4 +128,6 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     writer,
     audit,
   };
+  const admin = createAdminServices({ ...services, storage, wiper: services.sessions, notices: services.serverNotices });
+  return { ...services, admin };
 }

@@ -76,12 +76,14 @@ export class KeyService {
   readonly #clock: Clock;
   readonly #writer: StreamWriter;
   readonly #uia: UiaService;
+  readonly #audit: ServiceDeps['audit'];
 
-  constructor(deps: Pick<ServiceDeps, 'storage' | 'clock' | 'writer'>, uia: UiaService) {
+  constructor(deps: Pick<ServiceDeps, 'storage' | 'clock' | 'writer' | 'audit'>, uia: UiaService) {
     this.#storage = deps.storage;
     this.#clock = deps.clock;
     this.#writer = deps.writer;
     this.#uia = uia;
+    this.#audit = deps.audit;
   }
 
   /** POST /keys/upload: the device's identity keys, one-time keys and fallback keys. */
@@ -107,12 +109,13 @@ export class KeyService {
           if (await unchanged(ctx.stores)) return;
           await ctx.stores.keys.putDeviceKeys(userId, deviceId, json, this.#clock.now());
           await recordDeviceListChange(ctx, userId);
+          await this.#audit.record({ action: 'keys.upload', outcome: 'success', target: { userId, deviceId }, details: { kind: 'device_keys' } }, ctx.stores);
         });
       }
     }
 
     if (oneTimeKeys.length > 0 || fallbackKeys.length > 0) {
-      await this.#storage.transaction(async (stores) => {
+      await this.#audit.transaction(async (stores) => {
         const existing = await stores.keys.existingOneTimeKeys(userId, deviceId, oneTimeKeys);
         for (const key of oneTimeKeys) {
           const old = existing.get(`${key.algorithm}:${key.keyId}`);
@@ -127,6 +130,10 @@ export class KeyService {
           if (old && old.keyId === key.keyId && canonicalJson(JSON.parse(old.keyJson)) === canonicalJson(JSON.parse(key.keyJson))) continue;
           await stores.keys.putFallbackKey(userId, deviceId, key);
         }
+        await this.#audit.record(
+          { action: 'keys.upload', outcome: 'success', target: { userId, deviceId }, details: { kind: 'one_time_keys', oneTimeKeys: oneTimeKeys.length, fallbackKeys: fallbackKeys.length } },
+          stores,
+        );
       });
     }
     return { one_time_key_counts: await this.oneTimeKeyCounts(userId, deviceId) };
@@ -225,6 +232,10 @@ export class KeyService {
     await this.#writer.write(async (ctx) => {
       for (const [type, key] of uploaded) await ctx.stores.keys.putCrossSigningKey(userId, type, JSON.stringify(key), this.#clock.now());
       await recordDeviceListChange(ctx, userId);
+      await this.#audit.record(
+        { action: 'keys.cross_signing', outcome: 'success', target: { userId }, details: { keys: uploaded.map(([type]) => type).join(' '), replaced: changesExisting } },
+        ctx.stores,
+      );
     });
   }
 
@@ -286,6 +297,8 @@ export class KeyService {
       await this.#writer.write(async (ctx) => {
         for (const row of accepted) await ctx.stores.keys.putSignature(row);
         for (const userId of new Set(accepted.map((r) => r.targetUserId))) await recordDeviceListChange(ctx, userId);
+        const targets = [...new Set(accepted.map((r) => `${r.targetUserId} ${r.targetKeyId}`))];
+        await this.#audit.record({ action: 'keys.signatures', outcome: 'success', details: { signatures: accepted.length, keys: targets.join(', ').slice(0, 2000) } }, ctx.stores);
       });
     }
     return { failures };

@@ -17,9 +17,19 @@ export interface ThrottleRules {
   maxDelayMs: number;
   /** A record is forgotten after this long without failures. */
   forgetAfterMs: number;
+  /** After this many failures in a row the key is locked out for `lockoutMs` (a security officer hears of it). */
+  lockoutAfter?: number;
+  lockoutMs?: number;
 }
 
-export const accountRules: ThrottleRules = { freeFailures: 5, baseDelayMs: 1_000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 };
+export const accountRules: ThrottleRules = {
+  freeFailures: 5,
+  baseDelayMs: 1_000,
+  maxDelayMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+  lockoutAfter: 10,
+  lockoutMs: 15 * 60_000,
+};
 export const addressRules: ThrottleRules = { freeFailures: 20, baseDelayMs: 1_000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 };
 
 class FailureTable {
@@ -39,19 +49,23 @@ class FailureTable {
     }
     const over = entry.count - this.#rules.freeFailures;
     if (over < 0) return 0;
-    const delay = Math.min(this.#rules.maxDelayMs, this.#rules.baseDelayMs * 2 ** Math.min(over, 30));
+    let delay = Math.min(this.#rules.maxDelayMs, this.#rules.baseDelayMs * 2 ** Math.min(over, 30));
+    if (this.#rules.lockoutAfter !== undefined && entry.count >= this.#rules.lockoutAfter) delay = Math.max(delay, this.#rules.lockoutMs ?? 0);
     return Math.max(0, entry.lastTs + delay - now);
   }
 
-  fail(key: string, now: number) {
+  /** Counts a failure; true when this one starts a lockout. */
+  fail(key: string, now: number): boolean {
     const entry = this.#entries.get(key);
+    let count = 1;
     if (entry && now - entry.lastTs <= this.#rules.forgetAfterMs) {
-      entry.count += 1;
+      count = entry.count += 1;
       entry.lastTs = now;
     } else {
       this.#entries.set(key, { count: 1, lastTs: now });
     }
     if (this.#entries.size > 100_000) this.#sweep(now);
+    return count === this.#rules.lockoutAfter;
   }
 
   clear(key: string) {
@@ -84,11 +98,12 @@ export class LoginThrottle {
     if (wait > 0) throw limitExceeded(wait);
   }
 
-  recordFailure(account: string, address: string) {
-    if (!this.#enabled) return;
+  /** Counts a failed attempt; returns true when it locks the account out (the caller reports the lockout). */
+  recordFailure(account: string, address: string): boolean {
+    if (!this.#enabled) return false;
     const now = this.#clock.now();
-    this.#accounts.fail(account, now);
     this.#addresses.fail(address, now);
+    return this.#accounts.fail(account, now);
   }
 
   recordSuccess(account: string) {

@@ -248,6 +248,7 @@ export class MediaService {
   /** GET /_matrix/client/v1/media/download/{serverName}/{mediaId}: only media of this server, only to its signed-in users. */
   async download(serverName: string, mediaId: string, timeoutMs: number): Promise<MediaDownload> {
     const record = await this.#uploaded(serverName, mediaId, timeoutMs);
+    await this.#deps.audit.recordReads('media', [{ mediaId: `mxc://${serverName}/${mediaId}` }]);
     const stream = await openFile(this.pathOf(record.sha256));
     return { stream, contentType: record.contentType ?? 'application/octet-stream', fileName: record.uploadName, size: record.size ?? 0 };
   }
@@ -260,6 +261,7 @@ export class MediaService {
    */
   async thumbnail(serverName: string, mediaId: string, request: { width: number; height: number; method: 'crop' | 'scale' }, timeoutMs: number): Promise<MediaDownload> {
     const record = await this.#uploaded(serverName, mediaId, timeoutMs);
+    await this.#deps.audit.recordReads('media', [{ mediaId: `mxc://${serverName}/${mediaId}` }]);
     const type = (record.contentType ?? '').split(';')[0]!;
     if (!THUMBNAIL_SOURCE_TYPES.has(type)) throw cannotThumbnail();
     const size = pickThumbnailSize(request);

@@ -1,13 +1,17 @@
 /**
  * Sessions: a device of a user and the tokens that let it in. Issues tokens at login and registration,
- * turns a bearer token into a principal, rotates refresh tokens, and ends sessions.
+ * turns a bearer token into a principal, rotates refresh tokens, enforces the organisation's
+ * automatic logoff (inactivity and absolute lifetime: soft logout) and ends sessions (logout,
+ * deletion, remote wipe: hard logout, remembered so the device is told to erase its data).
  */
 import { MatrixError } from '@caduceus/core';
-import type { Storage, Stores } from '../storage/index.ts';
-import type { Clock } from './clock.ts';
+import type { AuditActor } from '../compliance/audit/index.ts';
+import type { EndReason, Storage, Stores } from '../storage/index.ts';
 import { hashToken, newDeviceId, newToken } from './secrets.ts';
 import { recordDeviceListChange } from './device-lists.ts';
-import type { StreamWriter } from './stream-writer.ts';
+import type { ServiceDeps } from './index.ts';
+import { ActivityTracker, expiryOf, type DeviceTimes, type SessionPolicy } from './session-policy.ts';
+import type { StreamWriter, WriteContext } from './stream-writer.ts';
 
 /** Who is calling: the authenticated user and device of a request. */
 export interface Principal {
@@ -30,37 +34,79 @@ export interface SessionOptions {
   refreshable: boolean;
 }
 
-/** How often a device's "last seen" is written: often enough for session lists and idle logoff, rarely enough to be cheap. */
+/** How a session ends, and who ended it (for the audit trail; the current request fills the rest). */
+export interface Ending {
+  reason: EndReason;
+  actor?: AuditActor | undefined;
+}
+
+/** Called after sessions end, e.g. to revoke OAuth grants of those devices. */
+export type SessionsEndedListener = (userId: string, deviceIds: readonly string[], reason: EndReason) => Promise<void> | void;
+
+/** How often a device's "last seen" is written at most (the in-memory activity is exact). */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+/** How long a token of an ended session is remembered (a device offline longer gets the generic answer, also a hard logout). */
+const ENDED_TOKEN_MEMORY_MS = 90 * 24 * 3_600_000;
 
 const unknownToken = (softLogout: boolean, message = 'Unknown or expired access token') =>
   new MatrixError('M_UNKNOWN_TOKEN', message, { extra: { soft_logout: softLogout } });
 
+/** The audit action for each way a session ends. */
+const AUDIT_ACTION: Record<EndReason, string> = {
+  logout: 'auth.logout',
+  deleted: 'device.delete',
+  wipe: 'session.wipe',
+  deactivated: 'session.wipe',
+  password_change: 'session.end',
+  refresh_reuse: 'session.end',
+};
+
 export class SessionService {
   readonly #storage: Storage;
-  readonly #clock: Clock;
+  readonly #deps: Pick<ServiceDeps, 'clock' | 'audit'>;
   readonly #accessTokenLifetimeMs: number | null;
   readonly #writer: StreamWriter;
+  readonly #policy: SessionPolicy;
+  readonly #activity = new ActivityTracker();
   readonly #lastSeenWritten = new Map<string, number>();
+  readonly #expiryRecorded = new Set<string>();
+  readonly #endedListeners: SessionsEndedListener[] = [];
+  /** Last-seen writes are spaced to a tenth of the idle timeout, so another process enforces it closely. */
+  readonly #lastSeenIntervalMs: number;
+  #lastPrune = 0;
 
-  constructor(storage: Storage, clock: Clock, accessTokenLifetimeMs: number | null, writer: StreamWriter) {
-    this.#storage = storage;
-    this.#clock = clock;
-    this.#accessTokenLifetimeMs = accessTokenLifetimeMs;
-    this.#writer = writer;
+  constructor(deps: ServiceDeps) {
+    this.#storage = deps.storage;
+    this.#deps = deps;
+    this.#accessTokenLifetimeMs = deps.config.accessTokenLifetimeMs;
+    this.#writer = deps.writer;
+    this.#policy = deps.config.sessionPolicy;
+    this.#lastSeenIntervalMs = Math.min(LAST_SEEN_WRITE_INTERVAL_MS, Math.max(1000, (this.#policy.idleTimeoutMs ?? Infinity) / 10));
+  }
+
+  get policy(): SessionPolicy {
+    return this.#policy;
+  }
+
+  onSessionsEnded(listener: SessionsEndedListener): void {
+    this.#endedListeners.push(listener);
   }
 
   /** Creates (or re-uses, when the client names its own) a device and issues its tokens, inside the caller's transaction. */
   async create(stores: Stores, userId: string, options: SessionOptions): Promise<NewSession> {
-    const now = this.#clock.now();
+    const now = this.#deps.clock.now();
     const deviceId = options.deviceId ?? newDeviceId();
     const existing = await stores.sessions.getDevice(userId, deviceId);
     if (existing) {
-      // The spec: logging in with a known device id invalidates that device's earlier tokens.
+      // The spec: logging in with a known device id invalidates that device's earlier tokens. It is
+      // also how a client recovers from a soft logout: the session (and its lifetime) starts again.
       await stores.sessions.deleteAccessTokensOfDevice(userId, deviceId);
+      await stores.sessions.deleteRefreshTokensOfDevice(userId, deviceId);
+      await stores.sessions.restartSession(userId, deviceId, now);
     } else {
       await stores.sessions.upsertDevice(userId, deviceId, options.displayName ?? null, now);
     }
+    this.#activity.note(userId, deviceId, now);
     return this.#issueTokens(stores, userId, deviceId, options.refreshable, now);
   }
 
@@ -85,35 +131,90 @@ export class SessionService {
     return session;
   }
 
-  /** Turns a bearer token into the principal it belongs to, or answers 401 M_UNKNOWN_TOKEN. */
+  /** Turns a bearer token into the principal it belongs to (and notes the device's activity), or answers 401 M_UNKNOWN_TOKEN. */
   async authenticate(accessToken: string, clientAddress: string, userAgent: string | null): Promise<Principal> {
-    const record = await this.#storage.sessions.findAccessToken(hashToken(accessToken));
-    if (!record) throw unknownToken(false);
-    const now = this.#clock.now();
+    const { principal, now } = await this.#resolve(accessToken);
+    this.#activity.note(principal.userId, principal.deviceId, now);
+    this.#noteSeen(principal.userId, principal.deviceId, now, clientAddress, userAgent);
+    return principal;
+  }
+
+  /** Checks that a token is still good without counting it as activity (a held /sync re-checks on waking). */
+  async verify(accessToken: string): Promise<void> {
+    await this.#resolve(accessToken);
+  }
+
+  async #resolve(accessToken: string): Promise<{ principal: Principal; now: number }> {
+    const tokenHash = hashToken(accessToken);
+    const record = await this.#storage.sessions.findAccessToken(tokenHash);
+    if (!record?.device) throw await this.#unknownOrEnded(this.#storage, tokenHash);
+    const now = this.#deps.clock.now();
+    await this.#enforcePolicy(record.userId, record.deviceId, record.device, now);
     // An expired token may be refreshed: soft logout tells the client to keep its local data.
     if (record.expiresTs !== null && record.expiresTs <= now) throw unknownToken(true, 'Access token has expired');
-    this.#noteSeen(record.userId, record.deviceId, now, clientAddress, userAgent);
-    return { userId: record.userId, deviceId: record.deviceId };
+    return { principal: { userId: record.userId, deviceId: record.deviceId }, now };
+  }
+
+  /** A token we do not know: if it belonged to a session that was ended on purpose, say so. */
+  async #unknownOrEnded(stores: Stores, tokenHash: string): Promise<MatrixError> {
+    const ended = await stores.sessions.findEndedToken(tokenHash);
+    if (ended?.reason === 'wipe' || ended?.reason === 'deactivated') {
+      return unknownToken(false, 'This session was ended remotely; erase local data and sign in again');
+    }
+    if (ended) return unknownToken(false, 'This session has ended; sign in again');
+    return unknownToken(false);
+  }
+
+  /** Automatic logoff: an idle or too old session answers soft logout (the client keeps its data and signs in again). */
+  async #enforcePolicy(userId: string, deviceId: string, device: DeviceTimes, now: number): Promise<void> {
+    const expiry = expiryOf(this.#policy, device, this.#activity.lastOf(userId, deviceId), now);
+    if (!expiry.expired) return;
+    // Recorded once per session and process, not for every refused request.
+    const key = `${userId}\u0000${deviceId}\u0000${expiry.startedTs}`;
+    if (!this.#expiryRecorded.has(key)) {
+      if (this.#expiryRecorded.size > 50_000) this.#expiryRecorded.clear();
+      this.#expiryRecorded.add(key);
+      await this.#deps.audit.record({
+        action: 'session.expire',
+        outcome: 'success',
+        actor: { userId, deviceId },
+        target: { userId, deviceId },
+        details: { reason: expiry.expired },
+      });
+    }
+    throw unknownToken(true, expiry.expired === 'idle' ? 'Signed out after a period of inactivity; sign in again' : 'The session reached its maximum lifetime; sign in again');
   }
 
   #noteSeen(userId: string, deviceId: string, now: number, ip: string, userAgent: string | null) {
     const key = `${userId}\u0000${deviceId}`;
     const last = this.#lastSeenWritten.get(key);
-    if (last !== undefined && now - last < LAST_SEEN_WRITE_INTERVAL_MS) return;
+    if (last !== undefined && now - last < this.#lastSeenIntervalMs) return;
     this.#lastSeenWritten.set(key, now);
     if (this.#lastSeenWritten.size > 50_000) this.#lastSeenWritten.clear();
     // Fire and forget: a failed "last seen" write must not fail the request it describes.
     this.#storage.sessions.recordDeviceSeen(userId, deviceId, now, ip, userAgent).catch(() => {});
   }
 
+  /** When the session of a device ends by itself under the policy (for the session list). */
+  expiryOf(device: DeviceTimes & { userId: string; deviceId: string }, now = this.#deps.clock.now()) {
+    return expiryOf(this.#policy, device, this.#activity.lastOf(device.userId, device.deviceId), now);
+  }
+
   /** Exchanges a refresh token for new tokens. Each refresh token works once; reuse ends the session. */
   async refresh(refreshToken: string): Promise<NewSession> {
     const tokenHash = hashToken(refreshToken);
+    // The policy applies to refreshing too, checked before the exchange's transaction.
+    const found = await this.#storage.sessions.findRefreshToken(tokenHash);
+    if (!found) throw await this.#unknownOrEnded(this.#storage, tokenHash);
+    const device = await this.#storage.sessions.getDevice(found.userId, found.deviceId);
+    if (!device) throw unknownToken(false, 'Unknown refresh token');
+    await this.#enforcePolicy(found.userId, found.deviceId, device, this.#deps.clock.now());
+
     type Outcome = { kind: 'issued'; session: NewSession } | { kind: 'reused'; userId: string; deviceId: string };
     const outcome = await this.#storage.transaction(async (stores): Promise<Outcome> => {
       const record = await stores.sessions.findRefreshToken(tokenHash);
       if (!record) throw unknownToken(false, 'Unknown refresh token');
-      const now = this.#clock.now();
+      const now = this.#deps.clock.now();
       if (!(await stores.sessions.markRefreshTokenUsed(tokenHash, now))) return { kind: 'reused', userId: record.userId, deviceId: record.deviceId };
       await stores.sessions.deleteAccessTokensOfDevice(record.userId, record.deviceId);
       return { kind: 'issued', session: await this.#issueTokens(stores, record.userId, record.deviceId, true, now) };
@@ -121,25 +222,96 @@ export class SessionService {
     if (outcome.kind === 'reused') {
       // A used refresh token presented again means it was copied: end the whole session. This runs
       // after the transaction, so refusing the request does not roll the revocation back.
-      await this.endDevices(outcome.userId, [outcome.deviceId]);
+      await this.endDevices(outcome.userId, [outcome.deviceId], { reason: 'refresh_reuse' });
       throw unknownToken(false, 'Refresh token was already used; the session has been ended');
     }
+    this.#activity.note(outcome.session.userId, outcome.session.deviceId, this.#deps.clock.now());
     return outcome.session;
   }
 
-  /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on, and peers learn the devices are gone. */
-  async endDevices(userId: string, deviceIds: readonly string[]): Promise<void> {
-    await this.#writer.write(async (ctx) => {
-      await ctx.stores.sessions.deleteDevices(userId, deviceIds);
-      await recordDeviceListChange(ctx, userId);
-    });
+  /** POST /logout: ends the caller's own session. */
+  logout(principal: Principal): Promise<void> {
+    return this.endDevices(principal.userId, [principal.deviceId], { reason: 'logout' });
   }
 
-  async endAllDevices(userId: string, exceptDeviceId?: string): Promise<string[]> {
-    return this.#writer.write(async (ctx) => {
-      const ended = await ctx.stores.sessions.deleteAllDevices(userId, exceptDeviceId);
-      if (ended.length > 0) await recordDeviceListChange(ctx, userId);
-      return ended;
+  /** POST /logout/all: ends every session of the caller. */
+  async logoutAll(principal: Principal): Promise<void> {
+    await this.endAllDevices(principal.userId, undefined, { reason: 'logout' });
+  }
+
+  /**
+   * Remote wipe of one device (by its user from another device, or by an administrator): its tokens
+   * answer M_UNKNOWN_TOKEN with soft_logout false at once, its refresh tokens are revoked and a /sync
+   * it holds ends. False when the user has no such device.
+   */
+  async wipeDevice(userId: string, deviceId: string, actor?: AuditActor): Promise<boolean> {
+    if (!(await this.#storage.sessions.getDevice(userId, deviceId))) return false;
+    await this.endDevices(userId, [deviceId], { reason: 'wipe', actor });
+    return true;
+  }
+
+  /** Remote wipe of several devices of a user (those that exist); returns the ones ended. */
+  async wipeDevices(userId: string, deviceIds: readonly string[], actor?: AuditActor): Promise<string[]> {
+    const known = new Set((await this.#storage.sessions.listDevices(userId)).map((d) => d.deviceId));
+    const targets = [...new Set(deviceIds)].filter((id) => known.has(id));
+    if (targets.length > 0) await this.endDevices(userId, targets, { reason: 'wipe', actor });
+    return targets;
+  }
+
+  /** Remote wipe of every device of a user (or all but `exceptDeviceId`); returns the devices ended. */
+  wipeUser(userId: string, actor?: AuditActor, exceptDeviceId?: string): Promise<string[]> {
+    return this.endAllDevices(userId, exceptDeviceId, { reason: 'wipe', actor });
+  }
+
+  /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on, and peers learn the devices are gone. */
+  async endDevices(userId: string, deviceIds: readonly string[], ending: Ending = { reason: 'logout' }): Promise<void> {
+    if (deviceIds.length === 0) return;
+    await this.#writer.write(async (ctx) => {
+      await ctx.stores.sessions.deleteDevices(userId, deviceIds, { reason: ending.reason, ts: this.#deps.clock.now() });
+      await this.#afterEnding(ctx, userId, deviceIds, ending);
     });
+    await this.#notifyEnded(userId, deviceIds, ending.reason);
+  }
+
+  async endAllDevices(userId: string, exceptDeviceId?: string, ending: Ending = { reason: 'logout' }): Promise<string[]> {
+    const ended = await this.#writer.write((ctx) => this.endAllDevicesIn(ctx, userId, ending, exceptDeviceId));
+    await this.#notifyEnded(userId, ended, ending.reason);
+    return ended;
+  }
+
+  /** Ends every session of a user inside the caller's write (deactivation does this with closing the account). */
+  async endAllDevicesIn(ctx: WriteContext, userId: string, ending: Ending, exceptDeviceId?: string): Promise<string[]> {
+    const ended = await ctx.stores.sessions.deleteAllDevices(userId, { reason: ending.reason, ts: this.#deps.clock.now() }, exceptDeviceId);
+    if (ended.length > 0) await this.#afterEnding(ctx, userId, ended, ending);
+    return ended;
+  }
+
+  /**
+   * Inside the ending's write: peers (and the user's own held /sync long-polls, which then re-check
+   * their token) are woken by the device-list change; the audit entry commits with it.
+   */
+  async #afterEnding(ctx: WriteContext, userId: string, deviceIds: readonly string[], ending: Ending) {
+    await recordDeviceListChange(ctx, userId);
+    for (const deviceId of deviceIds) this.#activity.forget(userId, deviceId);
+    await this.#deps.audit.record(
+      {
+        action: AUDIT_ACTION[ending.reason],
+        outcome: 'success',
+        ...(ending.actor ? { actor: ending.actor } : {}),
+        target: deviceIds.length === 1 ? { userId, deviceId: deviceIds[0]! } : { userId },
+        details: { reason: ending.reason, devices: deviceIds.length, deviceIds: deviceIds.join(' ') },
+      },
+      ctx.stores,
+    );
+    const now = this.#deps.clock.now();
+    if (now - this.#lastPrune > 3_600_000) {
+      this.#lastPrune = now;
+      await ctx.stores.sessions.pruneEndedTokens(now - ENDED_TOKEN_MEMORY_MS);
+    }
+  }
+
+  async #notifyEnded(userId: string, deviceIds: readonly string[], reason: EndReason) {
+    if (deviceIds.length === 0) return;
+    for (const listener of this.#endedListeners) await listener(userId, deviceIds, reason);
   }
 }

@@ -4,6 +4,7 @@
  * refused job does not sink the others. A job's promise resolves only after the commit: an
  * acknowledged write survives a crash. Then the notifier wakes whoever the writes concern.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Storage, Stores } from '../storage/index.ts';
 import type { ChangeKind, Notifier } from './notifier.ts';
 
@@ -27,6 +28,8 @@ export interface WriteOptions {
 
 type Job = {
   work: (ctx: WriteContext) => Promise<unknown>;
+  /** The caller's async context (its request, for the audit trail's actor): the job runs inside it, not the batch's. */
+  inCallerContext: <R>(fn: () => R) => R;
   options: WriteOptions;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
@@ -52,7 +55,7 @@ export class StreamWriter {
    */
   write<T>(work: (ctx: WriteContext) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, options, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ work, inCallerContext: AsyncLocalStorage.snapshot(), options, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#draining) void this.#drain();
     });
   }
@@ -84,6 +87,8 @@ export class StreamWriter {
     const outcomes = await this.#storage.batchTransaction(async (stores, isolate) => {
       // Positions are handed out from memory while the stream is locked, and written back once.
       const start = await stores.stream.lock();
+      // Then the audit chain, before any job writes a row: the order every audited transaction keeps.
+      await stores.audit.lock();
       let next = start;
       const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       for (const job of batch) {
@@ -109,7 +114,7 @@ export class StreamWriter {
           mark: (kind, keys) => jobMarks.push([kind, keys]),
         };
         try {
-          const run = () => job.work(ctx);
+          const run = () => job.inCallerContext(() => job.work(ctx));
           results.push({ ok: true, value: await (job.options.checksBeforeWriting ? run() : isolate(run)) });
           if (jobFirst !== 0 && first === 0) first = jobFirst;
           last = Math.max(last, jobLast);

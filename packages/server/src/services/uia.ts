@@ -4,6 +4,7 @@
  * within one session, and the operation proceeds once one flow is complete.
  */
 import { MatrixError, UserInteractiveAuthRequired, parseUserId } from '@caduceus/core';
+import type { AuditTrail } from '../compliance/audit/index.ts';
 import type { Storage } from '../storage/index.ts';
 import type { UiaSessionRecord } from '../storage/uia.ts';
 import type { Clock } from './clock.ts';
@@ -31,12 +32,14 @@ export class UiaService {
   readonly #clock: Clock;
   readonly #throttle: LoginThrottle;
   readonly #serverName: string;
+  readonly #audit: AuditTrail;
 
-  constructor(storage: Storage, clock: Clock, throttle: LoginThrottle, serverName: string) {
+  constructor(storage: Storage, clock: Clock, throttle: LoginThrottle, serverName: string, audit: AuditTrail) {
     this.#storage = storage;
     this.#clock = clock;
     this.#throttle = throttle;
     this.#serverName = serverName;
+    this.#audit = audit;
   }
 
   /**
@@ -130,13 +133,23 @@ export class UiaService {
       if (!parseUserId(namedId) || namedId !== request.userId) return new MatrixError('M_FORBIDDEN', 'Authentication must be for the signed-in user');
     }
     if (typeof dict.password !== 'string') return new MatrixError('M_MISSING_PARAM', 'A password is required');
-    this.#throttle.check(request.userId, request.clientAddress);
+    // Re-authentication with the password is a sign-in of its own: on record, whichever way it goes.
+    const reauth = (outcome: 'success' | 'failure', reason?: string) =>
+      this.#audit.record({ action: 'auth.reauth', outcome, target: { userId: request.userId! }, details: { purpose: request.purpose, ...(reason ? { reason } : {}) } });
+    try {
+      this.#throttle.check(request.userId, request.clientAddress);
+    } catch (err) {
+      await reauth('failure', 'throttled');
+      throw err;
+    }
     const user = await this.#storage.users.get(request.userId);
     if (!(await verifyPassword(user?.passwordHash ?? null, dict.password))) {
       this.#throttle.recordFailure(request.userId, request.clientAddress);
+      await reauth('failure', 'wrong_password');
       return new MatrixError('M_FORBIDDEN', 'Invalid password');
     }
     this.#throttle.recordSuccess(request.userId);
+    await reauth('success');
     return undefined;
   }
 

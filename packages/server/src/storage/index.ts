@@ -4,12 +4,15 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { KyselyAccountDataStore, type AccountDataStore } from './account-data.ts';
+import { KyselyDepartmentStore, type DepartmentStore } from './departments.ts';
+import { KyselyAuditStore, type AuditStore } from './audit.ts';
 import type { Engine } from './database.ts';
 import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
 import { KyselyEventStore, type EventStore } from './events.ts';
 import { KyselyKeyStore, type KeyStore } from './keys.ts';
 import { KyselyKeyBackupStore, type KeyBackupStore } from './key-backup.ts';
 import { KyselyMediaStore, type MediaStore } from './media.ts';
+import { KyselyMfaStore, KyselySignInStore, type MfaStore, type SignInStore } from './mfa.ts';
 import { KyselyRoomStore, type RoomStore } from './rooms.ts';
 import { KyselyRoleStore, type RoleStore } from './roles.ts';
 import { KyselyStreamStore, type StreamStore } from './streams.ts';
@@ -19,12 +22,16 @@ import { KyselyPushRulesStore, type PushRulesStore } from './push-rules.ts';
 import { KyselyRegistrationTokenStore, type RegistrationTokenStore } from './registration-tokens.ts';
 import type { Database } from './schema.ts';
 import { KyselySessionStore, type SessionStore } from './sessions.ts';
+import { KyselyServerNoticeStore, type ServerNoticeStore } from './server-notices.ts';
 import { KyselyUiaStore, type UiaStore } from './uia.ts';
 import { KyselyUserStore, type UserStore } from './users.ts';
+import { KyselySettingsStore, type SettingsStore } from './settings.ts';
+import { KyselyAdminViewStore, type AdminViewStore } from './admin-views.ts';
 
 export interface Stores {
   users: UserStore;
   sessions: SessionStore;
+  serverNotices: ServerNoticeStore;
   uia: UiaStore;
   registrationTokens: RegistrationTokenStore;
   accountData: AccountDataStore;
@@ -39,6 +46,12 @@ export interface Stores {
   keyBackup: KeyBackupStore;
   media: MediaStore;
   roles: RoleStore;
+  mfa: MfaStore;
+  signIn: SignInStore;
+  settings: SettingsStore;
+  adminViews: AdminViewStore;
+  departments: DepartmentStore;
+  audit: AuditStore;
 }
 
 export interface Storage extends Stores {
@@ -53,10 +66,11 @@ export interface Storage extends Stores {
   close(): Promise<void>;
 }
 
-function storesOver(db: Kysely<Database>): Stores {
+function storesOver(db: Kysely<Database>, engine: Engine): Stores {
   return {
     users: new KyselyUserStore(db),
     sessions: new KyselySessionStore(db),
+    serverNotices: new KyselyServerNoticeStore(db),
     uia: new KyselyUiaStore(db),
     registrationTokens: new KyselyRegistrationTokenStore(db),
     accountData: new KyselyAccountDataStore(db),
@@ -71,14 +85,20 @@ function storesOver(db: Kysely<Database>): Stores {
     keyBackup: new KyselyKeyBackupStore(db),
     media: new KyselyMediaStore(db),
     roles: new KyselyRoleStore(db),
+    mfa: new KyselyMfaStore(db),
+    signIn: new KyselySignInStore(db),
+    settings: new KyselySettingsStore(db),
+    adminViews: new KyselyAdminViewStore(db),
+    departments: new KyselyDepartmentStore(db),
+    audit: new KyselyAuditStore(db, engine),
   };
 }
 
 export function createStorage(db: Kysely<Database>, engine: Engine, close: () => Promise<void>): Storage {
   return {
-    ...storesOver(db),
+    ...storesOver(db, engine),
     engine,
-    transaction: (work) => db.transaction().execute((trx) => work(storesOver(trx))),
+    transaction: (work) => db.transaction().execute((trx) => work(storesOver(trx, engine))),
     batchTransaction: async (work, size) => {
       const single = size === 1;
       const trx = await db.startTransaction().execute();
@@ -98,7 +118,7 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
             throw err;
           }
         };
-        const result = await work(storesOver(trx), isolate);
+        const result = await work(storesOver(trx, engine), isolate);
         await trx.commit().execute();
         return result;
       } catch (err) {
@@ -113,13 +133,18 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
 export type { StreamStore } from './streams.ts';
 export type { KeyStore } from './keys.ts';
 export type { RoleStore } from './roles.ts';
+export type { MfaStore, SignInStore, SignInFlowRecord, SignInCompletion, WebAuthnCredentialRecord } from './mfa.ts';
+export type { SettingsStore } from './settings.ts';
+export type { AdminViewStore, AdminUserRow, AdminRoomRow } from './admin-views.ts';
+export type { DepartmentStore, DepartmentRecord } from './departments.ts';
+export type { AuditStore, AuditEntryRow, AuditCheckpointRow, AuditQuery } from './audit.ts';
 export type { KeyBackupStore } from './key-backup.ts';
-export type { MediaStore, MediaRecord } from './media.ts';
+export type { MediaStore, MediaRecord, MediaReference } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
 export type { EventRow, NewEventRow, MembershipRow } from './events.ts';
 export type { RoomRecord } from './rooms.ts';
 export type { ReceiptRecord } from './ephemeral.ts';
-export type { DeviceRecord, AccessTokenRecord, RefreshTokenRecord } from './sessions.ts';
+export type { DeviceRecord, AccessTokenRecord, AccessTokenLookup, RefreshTokenRecord, EndReason, Ending, EndedTokenRecord } from './sessions.ts';
 export type { UserRecord } from './users.ts';
 export type { RegistrationTokenRecord } from './registration-tokens.ts';
 export { GLOBAL_ROOM } from './account-data.ts';

@@ -37,6 +37,21 @@ export interface MediaStore {
   setContent(mediaId: string, content: MediaContent): Promise<boolean>;
   /** Reserved, not yet uploaded media ids of a user whose reservation is still running. */
   countPending(userId: string, now: number): Promise<number>;
+  /**
+   * Records that `eventId` in `roomId` references those of `mediaIds` that `uploaderId` uploaded
+   * (anyone else's are ignored), and sets their room where none is set yet. Returns the ids linked.
+   */
+  linkToEvent(uploaderId: string, mediaIds: readonly string[], roomId: string, eventId: string, now: number): Promise<string[]>;
+  /** Every event that references a media id (media.room_id tells the first room). */
+  referencesOf(mediaId: string): Promise<MediaReference[]>;
+  /** The media ids the event references that no other event references (what removing it may delete). */
+  mediaOnlyReferencedBy(eventId: string): Promise<string[]>;
+}
+
+export interface MediaReference {
+  mediaId: string;
+  roomId: string;
+  eventId: string;
 }
 
 type Row = Database['media'];
@@ -95,6 +110,49 @@ export class KyselyMediaStore implements MediaStore {
       .where('sha256', 'is', null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async linkToEvent(uploaderId: string, mediaIds: readonly string[], roomId: string, eventId: string, now: number) {
+    if (mediaIds.length === 0) return [];
+    const own = await this.#db
+      .selectFrom('media')
+      .select('media_id')
+      .where('media_id', 'in', [...mediaIds])
+      .where('user_id', '=', uploaderId)
+      .execute();
+    const ids = own.map((r) => r.media_id);
+    if (ids.length === 0) return [];
+    await this.#db
+      .insertInto('media_references')
+      .values(ids.map((mediaId) => ({ media_id: mediaId, room_id: roomId, event_id: eventId, created_ts: now })))
+      .onConflict((oc) => oc.columns(['media_id', 'event_id']).doNothing())
+      .execute();
+    await this.#db.updateTable('media').set({ room_id: roomId }).where('media_id', 'in', ids).where('room_id', 'is', null).execute();
+    return ids;
+  }
+
+  async referencesOf(mediaId: string) {
+    const rows = await this.#db
+      .selectFrom('media_references')
+      .select(['media_id', 'room_id', 'event_id'])
+      .where('media_id', '=', mediaId)
+      .orderBy('room_id')
+      .orderBy('event_id')
+      .execute();
+    return rows.map((r) => ({ mediaId: r.media_id, roomId: r.room_id, eventId: r.event_id }));
+  }
+
+  async mediaOnlyReferencedBy(eventId: string) {
+    const rows = await this.#db
+      .selectFrom('media_references as mine')
+      .select('mine.media_id')
+      .where('mine.event_id', '=', eventId)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('media_references as other').select('other.media_id').whereRef('other.media_id', '=', 'mine.media_id').where('other.event_id', '!=', eventId))),
+      )
+      .orderBy('mine.media_id')
+      .execute();
+    return rows.map((r) => r.media_id);
   }
 
   async countPending(userId: string, now: number) {

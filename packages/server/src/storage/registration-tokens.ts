@@ -15,6 +15,8 @@ export interface RegistrationTokenStore {
   create(token: RegistrationTokenRecord): Promise<boolean>;
   get(token: string): Promise<RegistrationTokenRecord | undefined>;
   list(): Promise<RegistrationTokenRecord[]>;
+  /** False when there was no such token. */
+  delete(token: string): Promise<boolean>;
   /** Uses the token once if it is still valid at `now`; false when it is exhausted, expired or unknown. */
   consume(token: string, now: number): Promise<boolean>;
 }
@@ -51,6 +53,11 @@ export class KyselyRegistrationTokenStore implements RegistrationTokenStore {
 
   async list() {
     return (await this.#db.selectFrom('registration_tokens').selectAll().orderBy('created_ts').execute()).map(toRecord);
+  }
+
+  async delete(token: string) {
+    const result = await this.#db.deleteFrom('registration_tokens').where('token', '=', token).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async consume(token: string, now: number) {

@@ -5,6 +5,8 @@ import type { Database } from './schema.ts';
 
 export interface RoleStore {
   rolesOf(userId: string): Promise<Role[]>;
+  /** The roles of each of `userIds` (users holding none are absent from the map). */
+  rolesOfMany(userIds: readonly string[]): Promise<Map<string, Role[]>>;
   /** Replaces every role the user holds. */
   setRoles(userId: string, roles: readonly Role[]): Promise<void>;
   /** Active (not deactivated) users holding `role`. */
@@ -20,6 +22,17 @@ export class KyselyRoleStore implements RoleStore {
   async rolesOf(userId: string) {
     const rows = await this.#db.selectFrom('user_roles').select('role').where('user_id', '=', userId).orderBy('role').execute();
     return rows.map((r) => r.role).filter(isRole);
+  }
+
+  async rolesOfMany(userIds: readonly string[]) {
+    const roles = new Map<string, Role[]>();
+    // In slices: both engines bound the number of parameters in one statement.
+    for (let i = 0; i < userIds.length; i += 500) {
+      const slice = userIds.slice(i, i + 500);
+      const rows = await this.#db.selectFrom('user_roles').select(['user_id', 'role']).where('user_id', 'in', slice).orderBy('role').execute();
+      for (const row of rows) if (isRole(row.role)) roles.set(row.user_id, [...(roles.get(row.user_id) ?? []), row.role]);
+    }
+    return roles;
   }
 
   async setRoles(userId: string, roles: readonly Role[]) {

@@ -1,5 +1,5 @@
 /** Rooms, their aliases, and the public room directory. */
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from './schema.ts';
 
 export interface RoomRecord {
@@ -22,6 +22,9 @@ export interface RoomStore {
   create(room: RoomRecord): Promise<void>;
   get(roomId: string): Promise<RoomRecord | undefined>;
   setPublic(roomId: string, isPublic: boolean): Promise<void>;
+  /** Blocks or unblocks a room (admin); false when the room does not exist. */
+  setBlocked(roomId: string, blocked: boolean): Promise<boolean>;
+  isBlocked(roomId: string): Promise<boolean>;
   /** Every published room with its joined-member count and the current state events (state key "") of `types`. */
   listPublished(types: readonly string[]): Promise<PublishedRoom[]>;
 
@@ -36,7 +39,7 @@ export interface RoomStore {
   forgottenBy(userId: string): Promise<Set<string>>;
 }
 
-type Row = Database['rooms'];
+type Row = Selectable<Database['rooms']>;
 const toRecord = (r: Row): RoomRecord => ({ roomId: r.room_id, roomVersion: r.room_version, creator: r.creator, createdTs: r.created_ts, isPublic: r.is_public === 1 });
 
 export class KyselyRoomStore implements RoomStore {
@@ -59,6 +62,16 @@ export class KyselyRoomStore implements RoomStore {
 
   async setPublic(roomId: string, isPublic: boolean) {
     await this.#db.updateTable('rooms').set({ is_public: isPublic ? 1 : 0 }).where('room_id', '=', roomId).execute();
+  }
+
+  async setBlocked(roomId: string, blocked: boolean) {
+    const result = await this.#db.updateTable('rooms').set({ blocked: blocked ? 1 : 0 }).where('room_id', '=', roomId).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async isBlocked(roomId: string) {
+    const row = await this.#db.selectFrom('rooms').select('blocked').where('room_id', '=', roomId).executeTakeFirst();
+    return Number(row?.blocked ?? 0) === 1;
   }
 
   async listPublished(types: readonly string[]) {

@@ -23,6 +23,8 @@ export interface DevicesTable {
   last_seen_ts: number | null;
   last_seen_ip: string | null;
   last_seen_user_agent: string | null;
+  /** When the device's current sign-in began (the absolute session lifetime counts from it); null before migration 010. */
+  session_started_ts: number | null;
 }
 
 export interface AccessTokensTable {
@@ -41,6 +43,21 @@ export interface RefreshTokensTable {
   created_ts: number;
   /** Set when exchanged; a second use of the same token means it leaked, and ends the session. */
   used_ts: number | null;
+}
+
+/** Tokens of sessions that were ended, so a wiped device learns it must erase its local data. */
+export interface EndedTokensTable {
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  ended_ts: number;
+  reason: string;
+}
+
+/** Each user's one server notices room. */
+export interface ServerNoticeRoomsTable {
+  user_id: string;
+  room_id: string;
 }
 
 export interface UiaSessionsTable {
@@ -104,6 +121,8 @@ export interface RoomsTable {
   creator: string;
   created_ts: number;
   is_public: number;
+  /** 1: an administrator blocked the room (no new joins, invites or sends). */
+  blocked: Generated<number>;
 }
 
 export interface EventsTable {
@@ -268,9 +287,105 @@ export interface MediaTable {
   room_id: string | null;
 }
 
+export interface MediaReferencesTable {
+  media_id: string;
+  room_id: string;
+  event_id: string;
+  created_ts: number;
+}
+
 export interface UserRolesTable {
   user_id: string;
   role: string;
+}
+
+export interface DepartmentsTable {
+  department_id: string;
+  name: string;
+  description: string | null;
+  /** The account that stands for the department (role `service`), if any. */
+  functional_user_id: string | null;
+  created_ts: number;
+}
+
+export interface DepartmentMembersTable {
+  department_id: string;
+  user_id: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  ts: number;
+  actor_user_id: string | null;
+  actor_device_id: string | null;
+  actor_address: string | null;
+  actor_user_agent: string | null;
+  action: string;
+  outcome: string;
+  /** JSON object of target ids. */
+  target: string;
+  request_id: string | null;
+  /** JSON object of non-content facts. */
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  ts: number;
+  hash: string;
+  key_id: string;
+  signature: string;
+}
+
+export interface AuditChainLockTable {
+  id: number;
+}
+
+/** One row per user with TOTP enrolled (migration 009). */
+export interface MfaTotpTable {
+  user_id: string;
+  secret_encrypted: string;
+  last_used_step: number | null;
+  created_ts: number;
+}
+
+export interface MfaWebauthnCredentialsTable {
+  credential_id: string;
+  user_id: string;
+  /** base64url of the COSE public key. */
+  public_key: string;
+  sign_count: number;
+  transports: string;
+  created_ts: number;
+  last_used_ts: number | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  user_id: string;
+  /** SHA-256 of the normalised code. */
+  code_hash: string;
+  created_ts: number;
+  used_ts: number | null;
+}
+
+export interface LoginTokensTable {
+  token_hash: string;
+  user_id: string;
+  created_ts: number;
+  expires_ts: number;
+}
+
+export interface SignInFlowsTable {
+  flow_hash: string;
+  csrf_token: string;
+  stage: string;
+  user_id: string | null;
+  completion: string;
+  state: string;
+  created_ts: number;
+  expires_ts: number;
 }
 
 export interface Database {
@@ -278,6 +393,8 @@ export interface Database {
   devices: DevicesTable;
   access_tokens: AccessTokensTable;
   refresh_tokens: RefreshTokensTable;
+  ended_tokens: EndedTokensTable;
+  server_notice_rooms: ServerNoticeRoomsTable;
   uia_sessions: UiaSessionsTable;
   registration_tokens: RegistrationTokensTable;
   account_data: AccountDataTable;
@@ -305,7 +422,18 @@ export interface Database {
   key_backup_versions: KeyBackupVersionsTable;
   key_backup_sessions: KeyBackupSessionsTable;
   media: MediaTable;
+  media_references: MediaReferencesTable;
   user_roles: UserRolesTable;
+  mfa_totp: MfaTotpTable;
+  mfa_webauthn_credentials: MfaWebauthnCredentialsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  login_tokens: LoginTokensTable;
+  sign_in_flows: SignInFlowsTable;
+  departments: DepartmentsTable;
+  department_members: DepartmentMembersTable;
+  audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_chain_lock: AuditChainLockTable;
 }
 
 export type { Generated };

@@ -10,6 +10,8 @@ export interface DeviceRecord {
   lastSeenTs: number | null;
   lastSeenIp: string | null;
   lastSeenUserAgent: string | null;
+  /** When the current sign-in began (null for devices from before migration 010: use createdTs). */
+  sessionStartedTs: number | null;
 }
 
 export interface AccessTokenRecord {
@@ -17,6 +19,27 @@ export interface AccessTokenRecord {
   deviceId: string;
   createdTs: number;
   expiresTs: number | null;
+}
+
+/** An access token with what the session policy needs to know about its device. */
+export interface AccessTokenLookup extends AccessTokenRecord {
+  /** Null only for a token whose device row is missing (then the session has ended). */
+  device: { createdTs: number; sessionStartedTs: number | null; lastSeenTs: number | null } | null;
+}
+
+/** Why a session ended; a token of an ended session is remembered with it. */
+export type EndReason = 'wipe' | 'deactivated' | 'deleted' | 'logout' | 'password_change' | 'refresh_reuse';
+
+export interface Ending {
+  reason: EndReason;
+  ts: number;
+}
+
+export interface EndedTokenRecord {
+  userId: string;
+  deviceId: string;
+  endedTs: number;
+  reason: EndReason;
 }
 
 export interface RefreshTokenRecord {
@@ -33,13 +56,20 @@ export interface SessionStore {
   upsertDevice(userId: string, deviceId: string, displayName: string | null, now: number): Promise<void>;
   setDeviceDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean>;
   recordDeviceSeen(userId: string, deviceId: string, ts: number, ip: string, userAgent: string | null): Promise<void>;
-  /** Deletes devices and every token of theirs. */
-  deleteDevices(userId: string, deviceIds: readonly string[]): Promise<void>;
-  deleteAllDevices(userId: string, exceptDeviceId?: string): Promise<string[]>;
+  /** Marks a new sign-in on an existing device: its session lifetime starts again. */
+  restartSession(userId: string, deviceId: string, now: number): Promise<void>;
+  /** Deletes devices and every token of theirs, remembering the tokens as ended. */
+  deleteDevices(userId: string, deviceIds: readonly string[], ending: Ending): Promise<void>;
+  deleteAllDevices(userId: string, ending: Ending, exceptDeviceId?: string): Promise<string[]>;
 
   insertAccessToken(tokenHash: string, token: AccessTokenRecord): Promise<void>;
-  findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined>;
+  findAccessToken(tokenHash: string): Promise<AccessTokenLookup | undefined>;
   deleteAccessTokensOfDevice(userId: string, deviceId: string): Promise<void>;
+  deleteRefreshTokensOfDevice(userId: string, deviceId: string): Promise<void>;
+  /** A token (access or refresh) of a session that was ended, if it is remembered. */
+  findEndedToken(tokenHash: string): Promise<EndedTokenRecord | undefined>;
+  /** Forgets ended tokens older than `before`. */
+  pruneEndedTokens(before: number): Promise<void>;
 
   insertRefreshToken(tokenHash: string, token: RefreshTokenRecord): Promise<void>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
@@ -55,7 +85,12 @@ const toDevice = (row: DevicesTable): DeviceRecord => ({
   lastSeenTs: row.last_seen_ts,
   lastSeenIp: row.last_seen_ip,
   lastSeenUserAgent: row.last_seen_user_agent,
+  sessionStartedTs: row.session_started_ts === null ? null : Number(row.session_started_ts),
 });
+
+const TOKEN_TABLES = ['access_tokens', 'refresh_tokens'] as const;
+const DEVICE_TABLES = ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'to_device_messages', 'devices'] as const;
+const nullableNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export class KyselySessionStore implements SessionStore {
   readonly #db: Kysely<Database>;
@@ -81,7 +116,7 @@ export class KyselySessionStore implements SessionStore {
   async upsertDevice(userId: string, deviceId: string, displayName: string | null, now: number) {
     await this.#db
       .insertInto('devices')
-      .values({ user_id: userId, device_id: deviceId, display_name: displayName, created_ts: now, last_seen_ts: null, last_seen_ip: null, last_seen_user_agent: null })
+      .values({ user_id: userId, device_id: deviceId, display_name: displayName, created_ts: now, last_seen_ts: null, last_seen_ip: null, last_seen_user_agent: null, session_started_ts: now })
       .onConflict((oc) => oc.columns(['user_id', 'device_id']).doNothing())
       .execute();
   }
@@ -105,24 +140,48 @@ export class KyselySessionStore implements SessionStore {
       .execute();
   }
 
-  async deleteDevices(userId: string, deviceIds: readonly string[]) {
+  async restartSession(userId: string, deviceId: string, now: number) {
+    await this.#db.updateTable('devices').set({ session_started_ts: now }).where('user_id', '=', userId).where('device_id', '=', deviceId).execute();
+  }
+
+  async deleteDevices(userId: string, deviceIds: readonly string[], ending: Ending) {
     if (deviceIds.length === 0) return;
-    for (const table of ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'to_device_messages', 'devices'] as const) {
+    await this.#rememberEnded(ending, userId, { only: deviceIds });
+    for (const table of DEVICE_TABLES) {
       await this.#db.deleteFrom(table).where('user_id', '=', userId).where('device_id', 'in', deviceIds).execute();
     }
   }
 
-  async deleteAllDevices(userId: string, exceptDeviceId?: string) {
+  async deleteAllDevices(userId: string, ending: Ending, exceptDeviceId?: string) {
     let query = this.#db.selectFrom('devices').select('device_id').where('user_id', '=', userId);
     if (exceptDeviceId !== undefined) query = query.where('device_id', '!=', exceptDeviceId);
     const ids = (await query.execute()).map((r) => r.device_id);
+    await this.#rememberEnded(ending, userId, { except: exceptDeviceId });
     // Tokens without a device row (should not exist) are swept too.
-    for (const table of ['access_tokens', 'refresh_tokens', 'e2e_device_keys', 'e2e_one_time_keys', 'e2e_fallback_keys', 'to_device_messages', 'devices'] as const) {
+    for (const table of DEVICE_TABLES) {
       let del = this.#db.deleteFrom(table).where('user_id', '=', userId);
       if (exceptDeviceId !== undefined) del = del.where('device_id', '!=', exceptDeviceId);
       await del.execute();
     }
     return ids;
+  }
+
+  /** Copies the hashes of the tokens about to be deleted into ended_tokens. */
+  async #rememberEnded(ending: Ending, userId: string, devices: { only?: readonly string[]; except?: string | undefined }) {
+    for (const table of TOKEN_TABLES) {
+      let select = this.#db
+        .selectFrom(table)
+        .select(['token_hash', 'user_id', 'device_id', sql<number>`cast(${ending.ts} as bigint)`.as('ended_ts'), sql<string>`cast(${ending.reason} as text)`.as('reason')])
+        .where('user_id', '=', userId);
+      if (devices.only) select = select.where('device_id', 'in', devices.only);
+      if (devices.except !== undefined) select = select.where('device_id', '!=', devices.except);
+      await this.#db
+        .insertInto('ended_tokens')
+        .columns(['token_hash', 'user_id', 'device_id', 'ended_ts', 'reason'])
+        .expression(select)
+        .onConflict((oc) => oc.column('token_hash').doNothing())
+        .execute();
+    }
   }
 
   async insertAccessToken(tokenHash: string, token: AccessTokenRecord) {
@@ -132,12 +191,47 @@ export class KyselySessionStore implements SessionStore {
       .execute();
   }
 
-  async findAccessToken(tokenHash: string) {
+  async findAccessToken(tokenHash: string): Promise<AccessTokenLookup | undefined> {
     // Every authenticated request: a plain template rather than the query builder.
-    const { rows } = await sql<{ user_id: string; device_id: string; created_ts: number; expires_ts: number | null }>`
-      select user_id, device_id, created_ts, expires_ts from access_tokens where token_hash = ${tokenHash}`.execute(this.#db);
+    const { rows } = await sql<{
+      user_id: string;
+      device_id: string;
+      created_ts: number;
+      expires_ts: number | null;
+      device_created_ts: number | null;
+      session_started_ts: number | null;
+      last_seen_ts: number | null;
+    }>`
+      select t.user_id, t.device_id, t.created_ts, t.expires_ts,
+             d.created_ts as device_created_ts, d.session_started_ts, d.last_seen_ts
+      from access_tokens t left join devices d on d.user_id = t.user_id and d.device_id = t.device_id
+      where t.token_hash = ${tokenHash}`.execute(this.#db);
     const row = rows[0];
-    return row && { userId: row.user_id, deviceId: row.device_id, createdTs: Number(row.created_ts), expiresTs: row.expires_ts === null ? null : Number(row.expires_ts) };
+    return (
+      row && {
+        userId: row.user_id,
+        deviceId: row.device_id,
+        createdTs: Number(row.created_ts),
+        expiresTs: nullableNumber(row.expires_ts),
+        device:
+          row.device_created_ts === null
+            ? null
+            : { createdTs: Number(row.device_created_ts), sessionStartedTs: nullableNumber(row.session_started_ts), lastSeenTs: nullableNumber(row.last_seen_ts) },
+      }
+    );
+  }
+
+  async deleteRefreshTokensOfDevice(userId: string, deviceId: string) {
+    await this.#db.deleteFrom('refresh_tokens').where('user_id', '=', userId).where('device_id', '=', deviceId).execute();
+  }
+
+  async findEndedToken(tokenHash: string): Promise<EndedTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('ended_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row && { userId: row.user_id, deviceId: row.device_id, endedTs: Number(row.ended_ts), reason: row.reason as EndReason };
+  }
+
+  async pruneEndedTokens(before: number) {
+    await this.#db.deleteFrom('ended_tokens').where('ended_ts', '<', before).execute();
   }
 
   async deleteAccessTokensOfDevice(userId: string, deviceId: string) {

@@ -38,8 +38,13 @@ export interface UserStore {
   setDeactivated(userId: string): Promise<void>;
   setProfile(userId: string, profile: { displayname?: string | null; avatarUrl?: string | null }): Promise<void>;
   countAdmins(): Promise<number>;
-  /** Active users other than `userId` joined to a room `userId` is joined to, or to a room published in the directory. */
-  sharingRoomsWith(userId: string): Promise<DirectoryEntry[]>;
+  /** Every user id that is not deactivated (server notices to everyone). */
+  listActiveUserIds(): Promise<string[]>;
+  /**
+   * Active users other than `userId` joined to a room `userId` is joined to, or (unless
+   * `publishedRooms` is false) to a room published in the directory.
+   */
+  sharingRoomsWith(userId: string, options?: { publishedRooms?: boolean }): Promise<DirectoryEntry[]>;
 }
 
 const toRecord = (row: UsersTable): UserRecord => ({
@@ -108,7 +113,12 @@ export class KyselyUserStore implements UserStore {
     return Number(row.n);
   }
 
-  async sharingRoomsWith(userId: string) {
+  async listActiveUserIds() {
+    const rows = await this.#db.selectFrom('users').select('user_id').where('deactivated', '=', 0).orderBy('user_id').execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  async sharingRoomsWith(userId: string, options: { publishedRooms?: boolean } = {}) {
     const shared = this.#db
       .selectFrom('current_state as mine')
       .innerJoin('current_state as theirs', 'theirs.room_id', 'mine.room_id')
@@ -130,7 +140,7 @@ export class KyselyUserStore implements UserStore {
       .select(['user_id', 'localpart', 'displayname', 'avatar_url'])
       .where('deactivated', '=', 0)
       .where('user_id', '!=', userId)
-      .where('user_id', 'in', shared.union(published))
+      .where('user_id', 'in', options.publishedRooms === false ? shared : shared.union(published))
       .execute();
     return rows.map((r) => ({ userId: r.user_id, localpart: r.localpart, displayname: r.displayname, avatarUrl: r.avatar_url }));
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig, ManualClock, startServer, type RunningServer, type Settings } from '../../src/index.ts';
 import { Api } from './api.ts';
+import { DEFAULT_WEB_ROOT } from '../../src/http/web-app.ts';
 
 export interface TestServer extends RunningServer {
   clock: ManualClock;
@@ -51,7 +52,13 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
   };
 }
 
-export async function startTestServer(settings: Partial<Settings> = {}, options: { logStream?: NodeJS.WritableStream } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  logStream?: NodeJS.WritableStream;
+  /** Serve the built web app (packages/web/dist) at `/`, as `npm start` does; off by default. */
+  serveWeb?: boolean;
+}
+
+export async function startTestServer(settings: Partial<Settings> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'caduceus-test-'));
   const database = testDatabaseUrl && !settings.database_url ? await createTestDatabase(testDatabaseUrl) : undefined;
   const config = loadConfig(
@@ -64,12 +71,18 @@ export async function startTestServer(settings: Partial<Settings> = {}, options:
       registration: 'open',
       rate_limits: 'off',
       log_level: 'silent',
+      // Most tests log in with passwords; the sign-in tests start their servers with mfa: 'required'.
+      mfa: 'optional',
+      // Tests move the clock by hours and days; the session-policy tests set these themselves.
+      session_idle_timeout: '0',
+      session_max_lifetime: '0',
       ...(database ? { database_url: database.url } : {}),
       ...settings,
     },
   );
   const clock = new ManualClock(Date.now());
-  const server = await startServer(config, clock, options);
+  const { serveWeb, ...appOptions } = options;
+  const server = await startServer(config, clock, { ...appOptions, webRoot: serveWeb ? DEFAULT_WEB_ROOT : false });
   return {
     ...server,
     clock,

@@ -1,4 +1,8 @@
-/** Login, logout and token refresh (spec: "Login", "Refreshing access tokens"). */
+/**
+ * Login, logout and token refresh (spec: "Login", "Refreshing access tokens"). Sign-in with a second
+ * factor happens on the server's sign-in page (src/api/sign-in), reached through m.login.sso, and
+ * ends here with m.login.token.
+ */
 import { Type } from 'typebox';
 import { MatrixError } from '@caduceus/core';
 import { principal, requireAuth } from '../../http/authenticate.ts';
@@ -7,6 +11,8 @@ import type { App } from '../../http/types.ts';
 import type { Services } from '../../services/index.ts';
 import { DeviceIdField, DeviceNameField, PasswordField } from './fields.ts';
 import { sessionResponse } from './register.ts';
+import type { NewSession } from '../../services/sessions.ts';
+import { SIGN_IN_PROVIDER_ID } from '../sign-in/sso.ts';
 
 const LoginBody = Type.Object({
   type: Type.String({ maxLength: 255 }),
@@ -19,6 +25,8 @@ const LoginBody = Type.Object({
   /** Deprecated top-level user name, still sent by older clients. */
   user: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   password: Type.Optional(PasswordField),
+  /** m.login.token: the loginToken the SSO redirect brought back. */
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   device_id: Type.Optional(DeviceIdField),
   initial_device_display_name: Type.Optional(DeviceNameField),
   refresh_token: Type.Optional(Type.Boolean()),
@@ -28,13 +36,35 @@ const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, max
 
 export function loginRoutes(app: App, services: Services) {
   /** GET /_matrix/client/v3/login */
-  app.get('/_matrix/client/v3/login', async () => ({ flows: [{ type: 'm.login.password' }] }));
+  app.get('/_matrix/client/v3/login', async () => {
+    const flows: Record<string, unknown>[] = [
+      { type: 'm.login.sso', identity_providers: [{ id: SIGN_IN_PROVIDER_ID, name: `Caduceus (${services.config.serverName})` }] },
+      { type: 'm.login.token' },
+    ];
+    // Listed only while someone may still use it (mfa: optional, or service accounts exist).
+    if (await services.mfa.policy.passwordLoginOffered()) flows.push({ type: 'm.login.password' });
+    return { flows };
+  });
 
   /** POST /_matrix/client/v3/login */
   app.post('/_matrix/client/v3/login', { config: { rateLimit: limits.login }, schema: { body: LoginBody } }, async (request) => {
     const body = request.body;
+    const sessionOptions = {
+      deviceId: body.device_id,
+      initialDeviceDisplayName: body.initial_device_display_name,
+      refreshToken: body.refresh_token,
+      clientAddress: request.ip,
+    };
+    const answer = (session: NewSession) => ({
+      ...sessionResponse(session, services.config.serverName),
+      well_known: { 'm.homeserver': { base_url: services.config.publicUrl } },
+    });
+    if (body.type === 'm.login.token') {
+      if (body.token === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing field: token');
+      return answer(await services.login.loginWithToken({ token: body.token, ...sessionOptions }));
+    }
     if (body.type !== 'm.login.password') {
-      throw new MatrixError('M_UNKNOWN', `Login type ${body.type} is not supported; use m.login.password`, { status: 400 });
+      throw new MatrixError('M_UNKNOWN', `Login type ${body.type} is not supported; use m.login.sso (then m.login.token) or m.login.password`, { status: 400 });
     }
     if (body.identifier && body.identifier.type !== 'm.id.user') {
       throw new MatrixError('M_UNKNOWN', `Identifier type ${body.identifier.type} is not supported; use m.id.user`, { status: 400 });
@@ -42,18 +72,7 @@ export function loginRoutes(app: App, services: Services) {
     const user = body.identifier?.user ?? body.user;
     if (user === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing field: identifier.user');
     if (body.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing field: password');
-    const session = await services.login.loginWithPassword({
-      user,
-      password: body.password,
-      deviceId: body.device_id,
-      initialDeviceDisplayName: body.initial_device_display_name,
-      refreshToken: body.refresh_token,
-      clientAddress: request.ip,
-    });
-    return {
-      ...sessionResponse(session, services.config.serverName),
-      well_known: { 'm.homeserver': { base_url: services.config.publicUrl } },
-    };
+    return answer(await services.login.loginWithPassword({ user, password: body.password, ...sessionOptions }));
   });
 
   /** POST /_matrix/client/v3/logout: ends this session (the device and its tokens). */

@@ -5,6 +5,10 @@ import { limits } from '../../http/rate-limits.ts';
 import type { App } from '../../http/types.ts';
 import type { Services } from '../../services/index.ts';
 import { EventContent, EventTypeField, RoomIdParam, TxnIdField } from './fields.ts';
+import { ATTACH_MEDIA_PARAM, MAX_ATTACHED_MEDIA } from '../../services/media-references.ts';
+
+/** An mxc:// URI attached to an event (MSC3911). */
+const AttachedMedia = Type.String({ maxLength: 600 });
 
 export function roomEventRoutes(app: App, services: Services) {
   const auth = requireAuth(services.sessions);
@@ -16,11 +20,18 @@ export function roomEventRoutes(app: App, services: Services) {
     {
       onRequest: auth,
       config: { rateLimit: limits.send },
-      schema: { params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField, txnId: TxnIdField }), body: EventContent },
+      schema: {
+        params: Type.Object({ roomId: RoomIdParam.properties.roomId, eventType: EventTypeField, txnId: TxnIdField }),
+        querystring: Type.Object({ [ATTACH_MEDIA_PARAM]: Type.Optional(Type.Union([AttachedMedia, Type.Array(AttachedMedia, { maxItems: MAX_ATTACHED_MEDIA })])) }),
+        body: EventContent,
+      },
     },
-    async (request) => ({
-      event_id: await rooms.send(principal(request), request.params.roomId, request.params.eventType, request.params.txnId, request.body),
-    }),
+    async (request) => {
+      const attached = request.query[ATTACH_MEDIA_PARAM];
+      return {
+        event_id: await rooms.send(principal(request), request.params.roomId, request.params.eventType, request.params.txnId, request.body, attached === undefined ? [] : [attached].flat()),
+      };
+    },
   );
 
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (the state key may be empty and omitted) */

@@ -1,6 +1,6 @@
 /** GET /_matrix/client/v3/sync (spec: "Syncing"), plus typing and receipts that it delivers. */
 import { Type } from 'typebox';
-import { principal, requireAuth } from '../../http/authenticate.ts';
+import { bearerToken, principal, requireAuth } from '../../http/authenticate.ts';
 import type { App } from '../../http/types.ts';
 import type { Services } from '../../services/index.ts';
 import { RECEIPT_TYPES } from '../../services/rooms/receipts-typing.ts';
@@ -30,6 +30,7 @@ export function syncRoutes(app: App, services: Services) {
     },
     async (request, reply) => {
       const me = principal(request);
+      const token = bearerToken(request)!;
       const filter = request.query.filter !== undefined ? ((await services.filters.resolve(me.userId, request.query.filter)) as SyncFilterLike) : undefined;
       // A long-poll ends early when the client goes away.
       const abort = new AbortController();
@@ -40,6 +41,7 @@ export function syncRoutes(app: App, services: Services) {
         fullState: request.query.full_state ?? false,
         filter,
         signal: abort.signal,
+        checkSession: () => services.sessions.verify(token),
       });
     },
   );

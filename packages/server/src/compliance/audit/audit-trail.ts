@@ -37,4 +37,22 @@ export interface AuditTrail {
    * promise rejects and the caller's action must fail.
    */
   record(entry: AuditRecord, stores?: Stores): Promise<void>;
+  /**
+   * A database transaction for an action that records its entry with `stores`. It takes the chain's
+   * lock first, as the stream writer does, so on PostgreSQL it cannot deadlock with a write batch
+   * (every transaction locks stream → audit chain → rows, in that order). Stream-writer jobs need
+   * nothing of the sort: record with `ctx.stores`.
+   */
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /**
+   * Records that the current caller read events of these rooms (`event.read`) or this media
+   * (`media.read`). Coalesced: only the first read per device, target and minute is written, and it
+   * is written before the promise resolves, so the caller answers only once the read is on record.
+   */
+  recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>): Promise<void>;
 }
+
+/** Where a read came from. */
+export type ReadPath = 'sync' | 'messages' | 'context' | 'event' | 'media';
+
+export type ReadTarget = { roomId: string } | { mediaId: string };

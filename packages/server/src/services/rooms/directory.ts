@@ -7,8 +7,8 @@
  * - a room the caller cannot see (not joined, not published, not a server admin) answers "not found",
  *   so room ids cannot be probed;
  * - the user directory finds only people the caller shares a room with, or who are in a room
- *   published in the directory, and never deactivated accounts. `searchUsers` is the one place the
- *   who-may-find-whom policy hooks in.
+ *   published in the directory, plus departments, and never deactivated accounts; the contact
+ *   policy narrows that for patients (see ContactPolicyService.directoryCandidates).
  */
 import {
   MatrixError,
@@ -23,6 +23,7 @@ import type { Storage, Stores } from '../../storage/index.ts';
 import type { PublishedRoom } from '../../storage/rooms.ts';
 import type { DirectoryEntry } from '../../storage/users.ts';
 import type { Clock } from '../clock.ts';
+import type { ContactPolicyService } from '../contact-policy.ts';
 import type { Principal } from '../sessions.ts';
 import type { StreamWriter, WriteContext } from '../stream-writer.ts';
 import { parseEvent, type EventAppender } from './append.ts';
@@ -84,13 +85,15 @@ export class DirectoryService {
   readonly #storage: Storage;
   readonly #writer: StreamWriter;
   readonly #appender: EventAppender;
+  readonly #contactPolicy: ContactPolicyService;
 
-  constructor(config: Config, clock: Clock, storage: Storage, writer: StreamWriter, appender: EventAppender) {
+  constructor(config: Config, clock: Clock, storage: Storage, writer: StreamWriter, appender: EventAppender, contactPolicy: ContactPolicyService) {
     this.#config = config;
     this.#clock = clock;
     this.#storage = storage;
     this.#writer = writer;
     this.#appender = appender;
+    this.#contactPolicy = contactPolicy;
   }
 
   // --- Aliases ---------------------------------------------------------------------------------
@@ -224,7 +227,7 @@ export class DirectoryService {
     const words = normalise(searchTerm).split(/\s+/).filter((w) => w !== '');
     if (words.length === 0) return { results: [], limited: false };
     const max = Math.max(0, Math.min(limit, MAX_USER_SEARCH_LIMIT));
-    const candidates = await this.#storage.users.sharingRoomsWith(principal.userId);
+    const candidates = await this.#contactPolicy.directoryCandidates(principal.userId);
     const ranked = candidates
       .map((user) => ({ user, rank: rankUser(user, words) }))
       .filter((m) => m.rank > 0)

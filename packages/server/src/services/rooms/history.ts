@@ -99,15 +99,18 @@ const notInRoom = () => new MatrixError('M_FORBIDDEN', 'You are not in this room
 export class RoomHistoryService {
   readonly #stores: Stores;
   readonly #clock: Clock;
+  readonly #audit: ServiceDeps['audit'];
 
-  constructor(deps: Pick<ServiceDeps, 'storage' | 'clock'>) {
+  constructor(deps: Pick<ServiceDeps, 'storage' | 'clock' | 'audit'>) {
     this.#stores = deps.storage;
     this.#clock = deps.clock;
+    this.#audit = deps.audit;
   }
 
   /** GET /rooms/{roomId}/messages */
   async messages(principal: Principal, roomId: string, request: MessagesRequest) {
     const access = await this.#access(principal, roomId);
+    await this.#audit.recordReads('messages', [{ roomId }]);
     const { dir, filter } = request;
     let from = request.from !== undefined ? parsePosition(request.from) : dir === 'b' ? await this.#stores.stream.current() : 0;
     let to = request.to !== undefined ? parsePosition(request.to) : undefined;
@@ -131,6 +134,7 @@ export class RoomHistoryService {
   /** GET /rooms/{roomId}/context/{eventId}: the limit is shared between the events before and after. */
   async context(principal: Principal, roomId: string, eventId: string, limit: number | undefined, filter?: EventFilterLike) {
     const access = await this.#access(principal, roomId);
+    await this.#audit.recordReads('context', [{ roomId }]);
     const event = await this.#visibleEvent(access, eventId);
     const total = clampLimit(limit);
     const beforeLimit = Math.floor(total / 2);
@@ -159,6 +163,7 @@ export class RoomHistoryService {
   /** GET /rooms/{roomId}/event/{eventId} */
   async event(principal: Principal, roomId: string, eventId: string): Promise<ClientEvent> {
     const access = await this.#access(principal, roomId);
+    await this.#audit.recordReads('event', [{ roomId }]);
     return (await this.#format(access, [await this.#visibleEvent(access, eventId)]))[0]!;
   }
 

@@ -16,11 +16,14 @@ import {
   type RoomVersion,
 } from '@caduceus/core';
 import type { Config } from '../../config/config.ts';
+import { contentFacts, type AuditTrail } from '../../compliance/audit/index.ts';
 import type { Stores } from '../../storage/index.ts';
 import type { Clock } from '../clock.ts';
+import type { ContactPolicyService } from '../contact-policy.ts';
 import { randomString } from '../secrets.ts';
 import type { Principal } from '../sessions.ts';
-import type { StreamWriter, WriteContext } from '../stream-writer.ts';
+import type { StreamWriter, WriteContext, WriteOptions } from '../stream-writer.ts';
+import { checkDeclaredMedia, linkEventMedia } from '../media-references.ts';
 import { parseEvent, type EventAppender } from './append.ts';
 
 /** The largest event we accept, as the spec bounds PDUs (65536 bytes of canonical JSON). */
@@ -51,18 +54,27 @@ export class RoomService {
   readonly #writer: StreamWriter;
   readonly #appender: EventAppender;
   readonly #stores: Stores;
+  readonly #audit: AuditTrail;
+  /** Who may invite or join whom; refusals are audited there. */
+  readonly #contactPolicy: ContactPolicyService;
   /** Room versions never change once a room exists. */
   readonly #versions = new Map<string, RoomVersion>();
 
-  constructor(config: Config, clock: Clock, stores: Stores, writer: StreamWriter, appender: EventAppender) {
+  constructor(config: Config, clock: Clock, stores: Stores, writer: StreamWriter, appender: EventAppender, audit: AuditTrail, contactPolicy: ContactPolicyService) {
     this.#config = config;
     this.#clock = clock;
     this.#stores = stores;
     this.#writer = writer;
     this.#appender = appender;
+    this.#audit = audit;
+    this.#contactPolicy = contactPolicy;
   }
 
-  async createRoom(principal: Principal, request: CreateRoomRequest): Promise<string> {
+  /**
+   * POST /createRoom. `serverOwned`: a room the server itself runs (server notices), whose plaintext
+   * is written by the server, so the encryption requirement does not apply.
+   */
+  async createRoom(principal: Principal, request: CreateRoomRequest, options: { serverOwned?: boolean } = {}): Promise<string> {
     const version = request.room_version ?? DEFAULT_ROOM_VERSION;
     if (!isSupportedRoomVersion(version)) {
       throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `Room version ${version} is not supported; use 10 or 11`);
@@ -70,15 +82,17 @@ export class RoomService {
     const preset: RoomPreset = request.preset ?? (request.visibility === 'public' ? 'public_chat' : 'private_chat');
     const invitees = [...new Set(request.invite ?? [])];
     for (const invitee of invitees) await this.#checkLocalUser(invitee);
+    // Server-owned rooms (notices) reach everyone by design; people's rooms follow the contact policy.
+    if (!options.serverOwned) await this.#contactPolicy.checkCreateRoom(principal.userId, invitees, request.is_direct === true);
     for (const state of request.initial_state ?? []) this.#checkStateContent(state.type, state.content);
-    if (this.#config.encryptionRequired && !(request.initial_state ?? []).some((s) => s.type === 'm.room.encryption' && (s.state_key ?? '') === '')) {
+    if (this.#config.encryptionRequired && !options.serverOwned && !(request.initial_state ?? []).some((s) => s.type === 'm.room.encryption' && (s.state_key ?? '') === '')) {
       throw new MatrixError('M_FORBIDDEN', 'This server requires end-to-end encryption: create rooms with m.room.encryption in initial_state');
     }
     const alias = request.room_alias_name !== undefined ? this.#aliasFromName(request.room_alias_name) : undefined;
     const roomId = `!${randomString(18)}:${this.#config.serverName}`;
     const creator = principal.userId;
 
-    await this.#writer.write(async (ctx) => {
+    await this.#write('room.create', { roomId }, async (ctx) => {
       if (alias && !(await ctx.stores.rooms.createAlias(alias, roomId, creator, this.#clock.now()))) {
         throw new MatrixError('M_ROOM_IN_USE', 'That room alias is taken');
       }
@@ -99,29 +113,47 @@ export class RoomService {
       for (const state of request.initial_state ?? []) await send(state.type, state.state_key ?? '', state.content);
       if (request.name !== undefined) await send('m.room.name', '', { name: request.name });
       if (request.topic !== undefined) await send('m.room.topic', '', { topic: request.topic });
+      const encrypted = (request.initial_state ?? []).some((s) => s.type === 'm.room.encryption');
+      await this.#audit.record({ action: 'room.create', outcome: 'success', target: { roomId }, details: { version, preset, encrypted, invites: invitees.length } }, ctx.stores);
       for (const invitee of invitees) {
-        await send('m.room.member', invitee, {
+        const { event } = await send('m.room.member', invitee, {
           membership: 'invite',
           ...(request.is_direct ? { is_direct: true } : {}),
           ...(await this.#profileContent(ctx.stores, invitee)),
         });
+        await this.#recordMembership(ctx, event.event_id, roomId, invitee, 'invite');
       }
     });
     return roomId;
   }
 
-  /** PUT /rooms/{roomId}/send/{eventType}/{txnId} */
-  async send(principal: Principal, roomId: string, type: string, txnId: string, content: Record<string, unknown>): Promise<string> {
+  /**
+   * PUT /rooms/{roomId}/send/{eventType}/{txnId}. `attachMedia`: mxc:// URIs the client declares the
+   * event carries (MSC3911), for encrypted events whose content the server cannot read.
+   */
+  async send(principal: Principal, roomId: string, type: string, txnId: string, content: Record<string, unknown>, attachMedia: readonly string[] = []): Promise<string> {
     this.#checkSize(content);
-    const { event } = await this.#writer.write(
+    const { event } = await this.#write(
+      'event.send',
+      { roomId },
       async (ctx) => {
         const version = await this.#version(ctx, roomId);
+        await this.#refuseIfBlocked(ctx, roomId);
         // With encryption required, an encrypted room takes no plaintext messages (a client bug or a
         // misconfigured bot would otherwise leak PHI to the server).
         if (this.#config.encryptionRequired && type === 'm.room.message' && (await ctx.stores.events.currentStateEvent(roomId, 'm.room.encryption', ''))) {
           throw new MatrixError('M_FORBIDDEN', 'This room is end-to-end encrypted: send m.room.encrypted events, not plaintext');
         }
-        return this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, version);
+        const declared = attachMedia.length > 0 ? await checkDeclaredMedia(ctx, this.#config.serverName, principal.userId, attachMedia) : [];
+        const appended = await this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, version);
+        // Which uploads this message carries, so they can be removed with it later.
+        if (!appended.duplicate) {
+          await linkEventMedia(ctx, this.#config.serverName, appended.event, declared, this.#clock.now());
+          // Ids, size and a hash of the content: enough to prove what was sent, never what it said.
+          const target = { roomId, eventId: appended.event.event_id };
+          await this.#audit.record({ action: 'event.send', outcome: 'success', target, details: { type, ...contentFacts(content) } }, ctx.stores);
+        }
+        return appended;
       },
       // One append: every refusal (membership, power, bad JSON) comes before it writes anything.
       { checksBeforeWriting: true },
@@ -135,21 +167,27 @@ export class RoomService {
     this.#checkStateContent(type, content);
     if (type === 'm.room.member') throw new MatrixError('M_FORBIDDEN', 'Use the membership endpoints (join, invite, leave, kick, ban) to change membership');
     if (type === 'm.room.canonical_alias' && stateKey === '') await this.#checkCanonicalAliases(roomId, content);
-    return this.#writer.write(async (ctx) => {
+    return this.#write('event.state', { roomId }, async (ctx) => {
       const version = await this.#version(ctx, roomId);
+      await this.#refuseIfBlocked(ctx, roomId);
       const current = await ctx.stores.events.currentStateEvent(roomId, type, stateKey);
       if (current && current.sender === principal.userId && JSON.stringify(parseEvent(current).content) === JSON.stringify(content)) {
         const membership = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
         if (membership && parseEvent(membership).content.membership === 'join') return current.eventId;
       }
       const { event } = await this.#appender.append(ctx, { roomId, type, stateKey, sender: principal.userId, content }, version);
+      await linkEventMedia(ctx, this.#config.serverName, event, [], this.#clock.now());
+      await this.#audit.record(
+        { action: 'event.state', outcome: 'success', target: { roomId, eventId: event.event_id }, details: { type, stateKey, ...contentFacts(content) } },
+        ctx.stores,
+      );
       return event.event_id;
     });
   }
 
   /** PUT /rooms/{roomId}/redact/{eventId}/{txnId} */
   async redact(principal: Principal, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
-    const { event } = await this.#writer.write(async (ctx) => {
+    const { event } = await this.#write('event.redact', { roomId, redacts: eventId }, async (ctx) => {
       const version = await this.#version(ctx, roomId);
       const earlier = await ctx.stores.events.findTxn(principal.userId, principal.deviceId, txnId);
       if (!earlier) {
@@ -167,7 +205,7 @@ export class RoomService {
         const verdict = mayRedact(principal.userId, target.sender, state, version);
         if (!verdict.ok) throw new MatrixError('M_FORBIDDEN', verdict.reason);
       }
-      return this.#appender.append(
+      const appended = await this.#appender.append(
         ctx,
         {
           roomId,
@@ -179,6 +217,13 @@ export class RoomService {
         },
         version,
       );
+      if (!appended.duplicate) {
+        await this.#audit.record(
+          { action: 'event.redact', outcome: 'success', target: { roomId, eventId: appended.event.event_id, redacts: eventId }, details: { withReason: reason !== undefined } },
+          ctx.stores,
+        );
+      }
+      return appended;
     });
     return event.event_id;
   }
@@ -186,35 +231,42 @@ export class RoomService {
   /** POST /join/{roomIdOrAlias} and /rooms/{roomId}/join */
   async join(principal: Principal, roomIdOrAlias: string, reason?: string): Promise<string> {
     const roomId = await this.resolveRoom(roomIdOrAlias);
-    await this.#writer.write(async (ctx) => {
+    const before = await this.#stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
+    const membershipBefore = before ? parseEvent(before).content.membership : undefined;
+    if (membershipBefore !== 'join') await this.#contactPolicy.checkJoin(principal.userId, roomId, membershipBefore === 'invite');
+    await this.#write('room.member', { roomId, userId: principal.userId }, async (ctx) => {
       const version = await this.#version(ctx, roomId, true);
       const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
       // Joining again when already joined changes nothing (clients retry joins freely).
       if (current && parseEvent(current).content.membership === 'join') return;
+      await this.#refuseIfBlocked(ctx, roomId);
       await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'join', reason);
       await ctx.stores.rooms.unforget(principal.userId, roomId);
     });
     return roomId;
   }
 
-  async invite(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+  /** `serverOwned`: the server re-inviting someone to a room it runs (notices), outside the contact policy. */
+  async invite(principal: Principal, roomId: string, userId: string, reason?: string, options: { serverOwned?: boolean } = {}): Promise<void> {
     await this.#checkLocalUser(userId);
-    await this.#writer.write(async (ctx) => {
+    if (!options.serverOwned) await this.#contactPolicy.checkInvite(principal.userId, userId, roomId);
+    await this.#write('room.member', { roomId, userId }, async (ctx) => {
       const version = await this.#version(ctx, roomId);
+      await this.#refuseIfBlocked(ctx, roomId);
       await this.#membership(ctx, version, roomId, principal.userId, userId, 'invite', reason);
       await ctx.stores.rooms.unforget(userId, roomId);
     });
   }
 
   async leave(principal: Principal, roomId: string, reason?: string): Promise<void> {
-    await this.#writer.write(async (ctx) => {
+    await this.#write('room.member', { roomId, userId: principal.userId }, async (ctx) => {
       const version = await this.#version(ctx, roomId);
       await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'leave', reason);
     });
   }
 
   async kick(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
-    await this.#writer.write(async (ctx) => {
+    await this.#write('room.member', { roomId, userId }, async (ctx) => {
       const version = await this.#version(ctx, roomId);
       const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', userId);
       const membership = current ? parseEvent(current).content.membership : undefined;
@@ -226,13 +278,13 @@ export class RoomService {
   }
 
   async ban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
-    await this.#writer.write(async (ctx) => {
+    await this.#write('room.member', { roomId, userId }, async (ctx) => {
       await this.#membership(ctx, await this.#version(ctx, roomId), roomId, principal.userId, userId, 'ban', reason);
     });
   }
 
   async unban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
-    await this.#writer.write(async (ctx) => {
+    await this.#write('room.member', { roomId, userId }, async (ctx) => {
       const version = await this.#version(ctx, roomId);
       const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', userId);
       if (!current || parseEvent(current).content.membership !== 'ban') throw new MatrixError('M_FORBIDDEN', 'That user is not banned');
@@ -274,11 +326,33 @@ export class RoomService {
 
   async #membership(ctx: WriteContext, version: RoomVersion, roomId: string, sender: string, target: string, membership: Membership, reason?: string) {
     const profile = membership === 'join' || membership === 'invite' ? await this.#profileContent(ctx.stores, target) : {};
-    await this.#appender.append(
+    const { event } = await this.#appender.append(
       ctx,
       { roomId, type: 'm.room.member', stateKey: target, sender, content: { membership, ...profile, ...(reason !== undefined ? { reason } : {}) } },
       version,
     );
+    await this.#recordMembership(ctx, event.event_id, roomId, target, membership);
+  }
+
+  /** A membership change, on record in the same write (the actor is the caller; the target, whose membership changed). */
+  async #recordMembership(ctx: WriteContext, eventId: string, roomId: string, userId: string, membership: Membership) {
+    await this.#audit.record({ action: 'room.member', outcome: 'success', target: { roomId, userId, eventId }, details: { membership } }, ctx.stores);
+  }
+
+  /**
+   * A stream-writer job for an audited room action. A refusal (403 M_FORBIDDEN: the auth rules, power
+   * levels, membership) rolls the job back, so it is recorded on its own, as refused, before the
+   * caller hears of it.
+   */
+  async #write<T>(action: string, target: Record<string, string>, work: (ctx: WriteContext) => Promise<T>, options?: WriteOptions): Promise<T> {
+    try {
+      return await this.#writer.write(work, options);
+    } catch (err) {
+      if (err instanceof MatrixError && err.errcode === 'M_FORBIDDEN') {
+        await this.#audit.record({ action, outcome: 'refused', target, details: { errcode: err.errcode, reason: err.message.slice(0, 200) } });
+      }
+      throw err;
+    }
   }
 
   async #profileContent(stores: Stores, userId: string): Promise<Record<string, unknown>> {
@@ -287,6 +361,11 @@ export class RoomService {
       ...(user?.displayname ? { displayname: user.displayname } : {}),
       ...(user?.avatarUrl ? { avatar_url: user.avatarUrl } : {}),
     };
+  }
+
+  /** An administrator blocked the room: nobody new comes in and nothing new is said (leaving still works). */
+  async #refuseIfBlocked(ctx: WriteContext, roomId: string): Promise<void> {
+    if (await ctx.stores.rooms.isBlocked(roomId)) throw new MatrixError('M_FORBIDDEN', 'This room has been blocked by an administrator');
   }
 
   /** The room's version; rooms this server does not know are reported the same as rooms one is not in. */

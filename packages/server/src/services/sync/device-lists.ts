@@ -1,7 +1,11 @@
 /**
- * `device_lists.changed` for /sync: the users whose devices the client must re-query — those sharing a
- * joined room with it whose keys changed in the range, those who newly joined one of its rooms, and
- * everyone in a room it newly joined. Clients learn about new devices only this way.
+ * `device_lists` for /sync.
+ * - `changed`: the users whose devices the client must re-query — those sharing a joined room with it
+ *   whose keys changed in the range, those who newly joined one of its rooms, and everyone in a room
+ *   it newly joined. Clients learn about new devices only this way.
+ * - `left`: the users it no longer shares any joined room with, because they left (or were kicked or
+ *   banned from) a shared room, or it left one. Clients then stop tracking those users' devices and
+ *   stop sending them room keys.
  */
 import type { EventRow, MembershipRow, Stores } from '../../storage/index.ts';
 
@@ -22,12 +26,11 @@ export async function changedDeviceLists(
         changed.add(candidate);
         continue;
       }
-      const theirs = await stores.events.roomsOf(candidate);
-      if (theirs.some((m) => m.membership === 'join' && myRooms.has(m.roomId))) changed.add(candidate);
+      if (await sharesJoinedRoom(stores, candidate, myRooms)) changed.add(candidate);
     }
   }
   for (const event of rangeEvents) {
-    if (event.type === 'm.room.member' && event.stateKey && event.stateKey !== userId && (JSON.parse(event.json) as { content: { membership?: string } }).content.membership === 'join') {
+    if (event.type === 'm.room.member' && event.stateKey && event.stateKey !== userId && membershipOf(event.json) === 'join') {
       changed.add(event.stateKey);
     }
   }
@@ -38,3 +41,44 @@ export async function changedDeviceLists(
   }
   return [...changed].sort();
 }
+
+/**
+ * Who the client stopped sharing every joined room with in (since, upTo]. Candidates are the members
+ * who left one of its rooms in the range (only those who had been joined: an invite declined never
+ * put anyone on the list) and everyone still in a room the client itself left; a candidate who still
+ * shares another joined room (or came back) is not "left".
+ */
+export async function leftDeviceLists(
+  stores: Stores,
+  userId: string,
+  memberships: readonly MembershipRow[],
+  since: number,
+  rangeEvents: readonly EventRow[],
+): Promise<string[]> {
+  const candidates = new Set<string>();
+  const leftRows = memberships.filter((m) => (m.membership === 'leave' || m.membership === 'ban') && m.streamOrdering > since);
+  const roomsLeft = leftRows.map((m) => m.roomId);
+  // In a room the client left, others may have left too before it did (their events are not in rangeEvents).
+  const leftRoomEvents = leftRows.length > 0 ? await stores.events.inRange(roomsLeft, since, Math.max(...leftRows.map((m) => m.streamOrdering))) : [];
+  for (const event of [...rangeEvents, ...leftRoomEvents]) {
+    if (event.type !== 'm.room.member' || !event.stateKey || event.stateKey === userId) continue;
+    const membership = membershipOf(event.json);
+    if ((membership === 'leave' || membership === 'ban') && previousMembershipOf(event.unsigned) === 'join') candidates.add(event.stateKey);
+  }
+  for (const roomId of roomsLeft) {
+    for (const member of await stores.events.members(roomId, ['join'])) if (member.userId !== userId) candidates.add(member.userId);
+  }
+  if (candidates.size === 0) return [];
+  const myRooms = new Set(memberships.filter((m) => m.membership === 'join').map((m) => m.roomId));
+  const left: string[] = [];
+  for (const candidate of candidates) if (!(await sharesJoinedRoom(stores, candidate, myRooms))) left.push(candidate);
+  return left.sort();
+}
+
+async function sharesJoinedRoom(stores: Stores, otherUserId: string, myRooms: ReadonlySet<string>): Promise<boolean> {
+  return (await stores.events.roomsOf(otherUserId)).some((m) => m.membership === 'join' && myRooms.has(m.roomId));
+}
+
+const membershipOf = (json: string) => (JSON.parse(json) as { content: { membership?: unknown } }).content.membership;
+
+const previousMembershipOf = (unsigned: string) => (JSON.parse(unsigned) as { prev_content?: { membership?: unknown } }).prev_content?.membership;

@@ -6,12 +6,13 @@
 import { MatrixError } from '@caduceus/core';
 import type { MembershipRow, Storage } from '../../storage/index.ts';
 import { GLOBAL_ROOM } from '../../storage/index.ts';
+import type { AuditTrail } from '../../compliance/audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Notifier } from '../notifier.ts';
 import type { PushRuleService } from '../push-rules.ts';
 import type { KeyService } from '../keys.ts';
 import { ANY_DEVICE_LIST_CHANGE } from '../notifier.ts';
-import { changedDeviceLists } from './device-lists.ts';
+import { changedDeviceLists, leftDeviceLists } from './device-lists.ts';
 import type { Principal } from '../sessions.ts';
 import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
 import { invitedRoom, joinedRoom, leftRoom, token, type RoomSyncContext, type UnreadCache } from './room-sync.ts';
@@ -22,6 +23,11 @@ export interface SyncRequest {
   fullState: boolean;
   filter: SyncFilterLike | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Throws when the caller's session has ended meanwhile. A long-poll re-checks on every wake, so a
+   * wiped device's /sync ends at once with M_UNKNOWN_TOKEN (the wipe wakes the user's long-polls).
+   */
+  checkSession?: (() => Promise<void>) | undefined;
 }
 
 /** Bounds on the in-memory caches (they are only shortcuts: clearing them costs queries, not correctness). */
@@ -47,13 +53,15 @@ export class SyncService {
   readonly #unread: UnreadCache = new Map();
 
   readonly #keys: KeyService;
+  readonly #audit: AuditTrail;
 
-  constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService, keys: KeyService) {
+  constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService, keys: KeyService, audit: AuditTrail) {
     this.#storage = storage;
     this.#notifier = notifier;
     this.#clock = clock;
     this.#pushRules = pushRules;
     this.#keys = keys;
+    this.#audit = audit;
   }
 
   async sync(principal: Principal, request: SyncRequest): Promise<Record<string, unknown>> {
@@ -65,13 +73,27 @@ export class SyncService {
       const from = since !== undefined ? Math.min(since, upTo) : undefined;
       const { response, rooms, empty } = await this.#build(principal, from, upTo, request);
       const remaining = deadline - Date.now();
-      if (!empty || from === undefined || request.fullState || remaining <= 0 || request.signal?.aborted) return response;
+      if (!empty || from === undefined || request.fullState || remaining <= 0 || request.signal?.aborted) return this.#recordReads(response);
       await this.#notifier.wait({ userId: principal.userId, rooms, since: upTo }, remaining, request.signal);
+      await request.checkSession?.();
       if (Date.now() >= deadline || request.signal?.aborted) {
         // Woken by the deadline: one last look, so a change that raced the timeout is not held back.
-        return (await this.#build(principal, from, await this.#storage.stream.current(), request)).response;
+        return this.#recordReads((await this.#build(principal, from, await this.#storage.stream.current(), request)).response);
       }
     }
+  }
+
+  /** Puts on record which rooms' events the answer hands out (coalesced per device, room and minute), before it goes. */
+  async #recordReads<R extends { rooms: { join: Record<string, unknown>; leave: Record<string, unknown> } }>(response: R): Promise<R> {
+    type Section = { timeline?: { events?: unknown[] }; state?: { events?: unknown[] } };
+    const read: Array<{ roomId: string }> = [];
+    for (const rooms of [response.rooms.join, response.rooms.leave]) {
+      for (const [roomId, room] of Object.entries(rooms as Record<string, Section>)) {
+        if ((room.timeline?.events?.length ?? 0) > 0 || (room.state?.events?.length ?? 0) > 0) read.push({ roomId });
+      }
+    }
+    await this.#audit.recordReads('sync', read);
+    return response;
   }
 
   /** A user's memberships, cached until the notifier says they changed. */
@@ -190,19 +212,24 @@ export class SyncService {
     const deviceListsChanged = incremental
       ? await changedDeviceLists(stores, userId, joined, since, upTo, rangeEvents, !trustNotifier || notifier.changedSince(ANY_DEVICE_LIST_CHANGE, since))
       : [];
+    // Every room the user is in counts for "still shares a room", whatever the filter shows.
+    const deviceListsLeft = incremental
+      ? await leftDeviceLists(stores, userId, cached.rows.filter((m) => m.streamOrdering <= upTo), since, rangeEvents)
+      : [];
+    const deviceListsChangedNotLeft = deviceListsChanged.filter((u) => !deviceListsLeft.includes(u));
 
     const response = {
       next_batch: token(upTo),
       account_data: { events: filteredGlobal },
       presence: { events: [] },
       to_device: { events: toDevice },
-      device_lists: { changed: deviceListsChanged, left: [] },
+      device_lists: { changed: deviceListsChangedNotLeft, left: deviceListsLeft },
       // Always present and accurate: a client missing them uploads keys on every sync (or never a fallback key).
       device_one_time_keys_count: { signed_curve25519: 0, ...(await this.#keys.oneTimeKeyCounts(userId, principal.deviceId)) },
       device_unused_fallback_key_types: await this.#keys.unusedFallbackKeyTypes(userId, principal.deviceId),
       rooms: { join, invite, leave, knock: {} },
     };
-    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length + deviceListsChanged.length + toDevice.length === 0;
+    const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + filteredGlobal.length + deviceListsChanged.length + deviceListsLeft.length + toDevice.length === 0;
     return { response, rooms: new Set(memberships.map((m) => m.roomId)), empty };
   }
 }

@@ -10,6 +10,12 @@ import * as m004 from './004_key_backup.ts';
 import * as m005 from './005_media.ts';
 import * as m006 from './006_to_device.ts';
 import * as m007 from './007_roles.ts';
+import * as m008 from './008_audit.ts';
+import * as m009 from './009_mfa.ts';
+import * as m010 from './010_session_policy.ts';
+import * as m011 from './011_departments.ts';
+import * as m012 from './012_media_references.ts';
+import * as m013 from './013_room_blocks.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_accounts': m001,
@@ -19,4 +25,10 @@ export const migrations: Record<string, Migration> = {
   '005_media': m005,
   '006_to_device': m006,
   '007_roles': m007,
+  '008_audit': m008,
+  '009_mfa': m009,
+  '010_session_policy': m010,
+  '011_departments': m011,
+  '012_media_references': m012,
+  '013_room_blocks': m013,
 };

@@ -1,0 +1,41 @@
+/**
+ * GET /_matrix/client/v3/login/sso/redirect (and /redirect/{idpId}): spec "Client login via SSO".
+ * Starts a sign-in flow that returns to `redirectUrl` with a `loginToken`, sets its cookie and sends
+ * the browser to the sign-in page.
+ */
+import { Type } from 'typebox';
+import { MatrixError } from '@caduceus/core';
+import type { FastifyReply } from 'fastify';
+import { limits } from '../../http/rate-limits.ts';
+import type { App } from '../../http/types.ts';
+import type { Services } from '../../services/index.ts';
+import { setFlowCookie, SIGN_IN_PATH } from './cookies.ts';
+
+/** The one identity provider GET /login advertises: this server's own sign-in page. */
+export const SIGN_IN_PROVIDER_ID = 'caduceus';
+
+const RedirectQuery = Type.Object({ redirectUrl: Type.String({ minLength: 1, maxLength: 2048 }) });
+const IdpParams = Type.Object({ idpId: Type.String({ maxLength: 255 }) });
+
+export function ssoRoutes(app: App, services: Services) {
+  const start = async (redirectUrl: string, reply: FastifyReply) => {
+    const completion = services.mfa.sso.completionFor(redirectUrl);
+    setFlowCookie(reply, await services.mfa.flows.start(completion), services.config.publicUrl);
+    return reply.redirect(SIGN_IN_PATH, 302);
+  };
+
+  /** GET /_matrix/client/v3/login/sso/redirect */
+  app.get('/_matrix/client/v3/login/sso/redirect', { config: { rateLimit: limits.login }, schema: { querystring: RedirectQuery } }, async (request, reply) =>
+    start(request.query.redirectUrl, reply),
+  );
+
+  /** GET /_matrix/client/v3/login/sso/redirect/{idpId} */
+  app.get(
+    '/_matrix/client/v3/login/sso/redirect/:idpId',
+    { config: { rateLimit: limits.login }, schema: { params: IdpParams, querystring: RedirectQuery } },
+    async (request, reply) => {
+      if (request.params.idpId !== SIGN_IN_PROVIDER_ID) throw new MatrixError('M_NOT_FOUND', 'Unknown identity provider');
+      return start(request.query.redirectUrl, reply);
+    },
+  );
+}

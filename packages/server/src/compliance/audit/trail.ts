@@ -1,0 +1,131 @@
+/**
+ * The hash-chained audit trail behind the AuditTrail interface. An append locks the chain's head
+ * (so entries of concurrent transactions and processes line up one after another), links the new
+ * entry to it and stores it in the caller's transaction; every CHECKPOINT_EVERY_ENTRIES entries, and
+ * at the first append after CHECKPOINT_EVERY_MS, a checkpoint signs the head with the server key.
+ */
+import { canonicalJson } from '@caduceus/core';
+import type { SigningKey } from '../../crypto/signing-key.ts';
+import type { Clock } from '../../services/clock.ts';
+import type { AuditEntryRow, Storage, Stores } from '../../storage/index.ts';
+import type { AuditRecord, AuditTrail, ReadPath, ReadTarget } from './audit-trail.ts';
+import { GENESIS_HASH, entryHash, signCheckpoint } from './chain.ts';
+
+export const CHECKPOINT_EVERY_ENTRIES = 1000;
+export const CHECKPOINT_EVERY_MS = 10 * 60_000;
+/** Reads of the same target by the same device are recorded once per this window. */
+export const READ_COALESCING_MS = 60_000;
+/** Bound on the coalescing map (it is cleared every window anyway). */
+const MAX_COALESCED_READS = 100_000;
+
+/** What the current request says about who is acting (see http/request-context). */
+export interface RequestFacts {
+  requestId: string;
+  address: string;
+  userAgent: string | null;
+  userId: string | null;
+  deviceId: string | null;
+}
+
+type PendingEntry = Omit<AuditEntryRow, 'seq' | 'prevHash' | 'hash'>;
+
+export class HashChainedAuditTrail implements AuditTrail {
+  readonly #storage: Storage;
+  readonly #clock: Clock;
+  readonly #key: SigningKey;
+  readonly #request: () => RequestFacts | undefined;
+  /** When this process last saw a checkpoint written (undefined: not looked yet). */
+  #lastCheckpointTs: number | undefined;
+  readonly #reads = new Map<string, Promise<void>>();
+  #readWindow = 0;
+
+  constructor(storage: Storage, clock: Clock, key: SigningKey, request: () => RequestFacts | undefined) {
+    this.#storage = storage;
+    this.#clock = clock;
+    this.#key = key;
+    this.#request = request;
+  }
+
+  async record(entry: AuditRecord, stores?: Stores): Promise<void> {
+    if (process.env.TEMP_AUDIT_BENCH_OFF) return; // TEMPORARY A/B measurement
+    const pending = this.#pending(entry);
+    if (stores) await this.#append(stores, pending);
+    else await this.#storage.transaction((own) => this.#append(own, pending));
+  }
+
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.#storage.transaction(async (stores) => {
+      await stores.audit.lock();
+      return work(stores);
+    });
+  }
+
+  async recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>): Promise<void> {
+    if (targets.length === 0) return;
+    const request = this.#request();
+    const window = Math.floor(this.#clock.now() / READ_COALESCING_MS);
+    if (window !== this.#readWindow || this.#reads.size >= MAX_COALESCED_READS) {
+      this.#reads.clear();
+      this.#readWindow = window;
+    }
+    const reader = request ? `${request.userId}\u0000${request.deviceId}` : undefined;
+    const waits: Promise<void>[] = [];
+    const fresh: Array<{ key: string | undefined; target: ReadTarget }> = [];
+    for (const target of targets) {
+      const key = reader && `${reader}\u0000${'roomId' in target ? `r${target.roomId}` : `m${target.mediaId}`}`;
+      // A read already being recorded in this window: wait for that write rather than skip it, so
+      // no answer goes out before its read is on record.
+      const earlier = key ? this.#reads.get(key) : undefined;
+      if (earlier) waits.push(earlier);
+      else fresh.push({ key, target });
+    }
+    if (fresh.length > 0) {
+      const entries = fresh.map(({ target }) => this.#pending({ action: 'roomId' in target ? 'event.read' : 'media.read', outcome: 'success', target, details: { via } }));
+      const write = this.#storage.transaction(async (stores) => {
+        for (const entry of entries) await this.#append(stores, entry);
+      });
+      for (const { key } of fresh) if (key) this.#reads.set(key, write);
+      // A failed write is forgotten, so the next read tries again.
+      write.catch(() => {
+        for (const { key } of fresh) if (key && this.#reads.get(key) === write) this.#reads.delete(key);
+      });
+      waits.push(write);
+    }
+    await Promise.all(waits);
+  }
+
+  /** The entry's own columns: actor fields not given come from the current request. */
+  #pending(entry: AuditRecord): PendingEntry {
+    const request = this.#request();
+    const actor = entry.actor ?? {};
+    return {
+      ts: this.#clock.now(),
+      actorUserId: actor.userId !== undefined ? actor.userId : (request?.userId ?? null),
+      actorDeviceId: actor.deviceId !== undefined ? actor.deviceId : (request?.deviceId ?? null),
+      actorAddress: actor.address !== undefined ? actor.address : (request?.address ?? null),
+      actorUserAgent: actor.userAgent !== undefined ? actor.userAgent : (request?.userAgent ?? null),
+      action: entry.action,
+      outcome: entry.outcome,
+      target: canonicalJson(entry.target ?? {}),
+      requestId: request?.requestId ?? null,
+      details: canonicalJson(entry.details ?? {}),
+    };
+  }
+
+  async #append(stores: Stores, pending: PendingEntry): Promise<void> {
+    await stores.audit.lock();
+    const head = await stores.audit.head();
+    const partial = { ...pending, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH };
+    const row: AuditEntryRow = { ...partial, hash: entryHash(partial) };
+    await stores.audit.append(row);
+    await this.#maybeCheckpoint(stores, row);
+  }
+
+  async #maybeCheckpoint(stores: Stores, row: AuditEntryRow): Promise<void> {
+    this.#lastCheckpointTs ??= (await stores.audit.latestCheckpoint())?.ts ?? Number.NEGATIVE_INFINITY;
+    if (row.seq % CHECKPOINT_EVERY_ENTRIES !== 0 && row.ts - this.#lastCheckpointTs < CHECKPOINT_EVERY_MS) return;
+    await stores.audit.addCheckpoint(signCheckpoint({ seq: row.seq, ts: row.ts, hash: row.hash, keyId: this.#key.keyId }, this.#key.privateKey));
+    // If the transaction rolls back, the next checkpoint merely comes one interval later.
+    this.#lastCheckpointTs = row.ts;
+  }
+}

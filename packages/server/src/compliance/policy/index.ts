@@ -1,0 +1,3 @@
+/** Organisation policy: who may contact whom, as pure decisions (see contact.ts). */
+export * from './contact.ts';
+export * from './permission-config.ts';

@@ -1,0 +1,127 @@
+/**
+ * The audit log's rows: plain data in and out. Hashing, chaining and signing live in
+ * compliance/audit; this store only appends and reads. It has no update or delete on purpose.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Engine } from './database.ts';
+import type { Database } from './schema.ts';
+
+export interface AuditEntryRow {
+  seq: number;
+  ts: number;
+  actorUserId: string | null;
+  actorDeviceId: string | null;
+  actorAddress: string | null;
+  actorUserAgent: string | null;
+  action: string;
+  outcome: string;
+  /** JSON object of target ids. */
+  target: string;
+  requestId: string | null;
+  /** JSON object of non-content facts. */
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointRow {
+  seq: number;
+  ts: number;
+  hash: string;
+  keyId: string;
+  signature: string;
+}
+
+export interface AuditQuery {
+  /** Entries after this sequence number (paging); from the first when left out. */
+  afterSeq?: number | undefined;
+  limit: number;
+  fromTs?: number | undefined;
+  toTs?: number | undefined;
+}
+
+export interface AuditStore {
+  /**
+   * Locks the chain for the rest of this transaction: another transaction's append waits until this
+   * one ends, so two entries never claim the same predecessor. (SQLite serialises writers anyway.)
+   */
+  lock(): Promise<void>;
+  /** The newest entry (call after lock()). */
+  head(): Promise<{ seq: number; hash: string } | undefined>;
+  append(row: AuditEntryRow): Promise<void>;
+  addCheckpoint(row: AuditCheckpointRow): Promise<void>;
+  latestCheckpoint(): Promise<AuditCheckpointRow | undefined>;
+  checkpoints(): Promise<AuditCheckpointRow[]>;
+  /** Entries in sequence order, one page at a time. */
+  entries(query: AuditQuery): Promise<AuditEntryRow[]>;
+}
+
+type EntryRow = Database['audit_log'];
+type CheckpointRow = Database['audit_checkpoints'];
+
+const toEntry = (r: EntryRow): AuditEntryRow => ({
+  // SQLite hands back whatever was stored; a tampered row may even hold a non-integer sequence number.
+  seq: Number(r.seq),
+  ts: Number(r.ts),
+  actorUserId: r.actor_user_id,
+  actorDeviceId: r.actor_device_id,
+  actorAddress: r.actor_address,
+  actorUserAgent: r.actor_user_agent,
+  action: r.action,
+  outcome: r.outcome,
+  target: r.target,
+  requestId: r.request_id,
+  details: r.details,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+const toCheckpoint = (r: CheckpointRow): AuditCheckpointRow => ({ seq: Number(r.seq), ts: Number(r.ts), hash: r.hash, keyId: r.key_id, signature: r.signature });
+
+export class KyselyAuditStore implements AuditStore {
+  readonly #db: Kysely<Database>;
+  readonly #engine: Engine;
+  constructor(db: Kysely<Database>, engine: Engine) {
+    this.#db = db;
+    this.#engine = engine;
+  }
+
+  async lock() {
+    // Hot path (every audited write): plain templates, as for stream positions.
+    if (this.#engine === 'postgres') await sql`select id from audit_chain_lock where id = 1 for update`.execute(this.#db);
+  }
+
+  async head() {
+    const { rows } = await sql<{ seq: number; hash: string }>`select seq, hash from audit_log order by seq desc limit 1`.execute(this.#db);
+    return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : undefined;
+  }
+
+  async append(r: AuditEntryRow) {
+    await sql`
+      insert into audit_log (seq, ts, actor_user_id, actor_device_id, actor_address, actor_user_agent, action, outcome, target, request_id, details, prev_hash, hash)
+      values (${r.seq}, ${r.ts}, ${r.actorUserId}, ${r.actorDeviceId}, ${r.actorAddress}, ${r.actorUserAgent}, ${r.action}, ${r.outcome}, ${r.target}, ${r.requestId}, ${r.details}, ${r.prevHash}, ${r.hash})`.execute(
+      this.#db,
+    );
+  }
+
+  async addCheckpoint(r: AuditCheckpointRow) {
+    await this.#db.insertInto('audit_checkpoints').values({ seq: r.seq, ts: r.ts, hash: r.hash, key_id: r.keyId, signature: r.signature }).execute();
+  }
+
+  async latestCheckpoint() {
+    const row = await this.#db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return row ? toCheckpoint(row) : undefined;
+  }
+
+  async checkpoints() {
+    return (await this.#db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute()).map(toCheckpoint);
+  }
+
+  async entries(query: AuditQuery) {
+    let q = this.#db.selectFrom('audit_log').selectAll();
+    if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
+    if (query.fromTs !== undefined) q = q.where('ts', '>=', query.fromTs);
+    if (query.toTs !== undefined) q = q.where('ts', '<', query.toTs);
+    return (await q.orderBy('seq').limit(query.limit).execute()).map(toEntry);
+  }
+}

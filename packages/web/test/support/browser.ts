@@ -1,0 +1,66 @@
+/**
+ * Real headless Chromium for the web app's tests (Debian's `chromium`, driven by playwright-core; no
+ * browser download). `chromiumPath()` is undefined when no Chromium is installed: the tests then skip
+ * with a message. `ensureWebBundle()` builds packages/web/dist when it is missing or stale.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { buildWeb } from '../../../../scripts/build-web.ts';
+
+const CANDIDATES = [process.env.CADUCEUS_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+export function chromiumPath(): string | undefined {
+  return CANDIDATES.find((path): path is string => !!path && existsSync(path));
+}
+
+export const SKIP_REASON = 'Chromium not found (install Debian `chromium` or set CADUCEUS_CHROMIUM): browser tests skipped';
+
+export async function ensureWebBundle(): Promise<void> {
+  await buildWeb({ quiet: true });
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath()!,
+    headless: true,
+    // Root in containers has no user namespaces for Chromium's sandbox.
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+}
+
+export const screenshotDir = join(import.meta.dirname, '../../../../docs/screenshots');
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+}
+
+/** A fresh browser profile (its own IndexedDB and localStorage), as a second person's computer. */
+export async function newPerson(browser: Browser, baseUrl: string, viewport = { width: 1100, height: 720 }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) errors.push(message.text());
+  });
+  return { context, page, errors };
+}
+
+export async function signInWithPassword(page: Page, localpart: string, password: string): Promise<void> {
+  await page.goto('/');
+  await page.getByLabel('User name').fill(localpart);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
+}
+
+/** What this page's origin still keeps locally: IndexedDB database names and localStorage keys. */
+export async function localData(page: Page): Promise<{ databases: string[]; localStorageKeys: string[] }> {
+  // A string, as this file is type-checked without the DOM library.
+  return page.evaluate(`(async () => ({
+    databases: (await indexedDB.databases()).map((db) => db.name ?? ''),
+    localStorageKeys: Object.keys(localStorage),
+  }))()`);
+}
