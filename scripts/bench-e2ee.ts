@@ -69,6 +69,8 @@ async function startServer() {
       CADUCEUS_DATA_DIR: dataDir,
       CADUCEUS_REGISTRATION: 'open',
       CADUCEUS_RATE_LIMITS: 'off',
+      // The benchmark users sign in with passwords; the sign-in page is not what is measured.
+      CADUCEUS_MFA: 'optional',
       CADUCEUS_LOG_LEVEL: 'warn',
       ...(databaseUrl ? { CADUCEUS_DATABASE_URL: databaseUrl } : {}),
     },

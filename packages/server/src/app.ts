@@ -21,6 +21,7 @@ import { discoveryRoutes } from './api/client/discovery.ts';
 import { loginRoutes } from './api/client/login.ts';
 import { ssoRoutes } from './api/sign-in/sso.ts';
 import { signInPageRoutes } from './api/sign-in/routes.ts';
+import { oauthRoutes } from './api/oauth/routes.ts';
 import { registerRoutes } from './api/client/register.ts';
 import { serverKeyRoutes } from './api/keys/server-key.ts';
 import { pushRuleRoutes } from './api/client/push-rules.ts';
@@ -98,6 +99,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   loginRoutes(app, services);
   ssoRoutes(app, services);
   signInPageRoutes(app, services);
+  oauthRoutes(app, services);
   accountRoutes(app, services);
   deviceRoutes(app, services);
   sessionPolicyRoutes(app, services);

@@ -8,6 +8,7 @@ import { createServices, type Services } from './services/index.ts';
 import { LocalNotifier, PostgresNotifier, type Notifier } from './services/notifier.ts';
 import { migrate, openDatabase } from './storage/database.ts';
 import { createStorage, type Storage } from './storage/index.ts';
+import { RetentionPurgeJob } from './jobs/retention-purge.ts';
 
 export interface OpenedServer {
   config: Config;
@@ -57,6 +58,11 @@ export async function startServer(config: Config, clock: Clock = systemClock, op
   const opened = await openServer(config, clock);
   const app = await buildApp(opened.services, options);
   opened.services.receiptsTyping.start();
+  const purgeJob = new RetentionPurgeJob({
+    intervalMs: config.retention.purgeIntervalMs,
+    runOnce: () => opened.services.retention.runOnce(),
+    onError: (err) => app.log.error({ job: 'retention-purge', error: err instanceof Error ? err.message : String(err) }, 'retention purge failed'),
+  });
   try {
     await app.listen({ port: config.port, host: config.bind });
   } catch (err) {
@@ -69,11 +75,13 @@ export async function startServer(config: Config, clock: Clock = systemClock, op
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   // With port 0 the real port is known only now; a derived public URL must name it.
   if (config.publicUrlDerived && config.port === 0) config.publicUrl = url;
+  purgeJob.start();
   return {
     ...opened,
     app,
     url,
     close: async () => {
+      await purgeJob.stop();
       await app.close();
       await opened.close();
     },

@@ -39,6 +39,53 @@ describe('admin API: audit', () => {
     assert.ok(searches.body.entries.some((e: any) => e.actor.user_id === officer.userId && e.outcome === 'success'));
   });
 
+  test('search by user, room, action and outcome returns exactly the matching entries, across pages', async () => {
+    const [alice, bob] = [await registerUser(server), await registerUser(server)];
+    const aliceRoom = await createRoom(alice);
+    const bobRoom = await createRoom(bob);
+    await bob.api.post(`/_matrix/client/v3/rooms/${enc(aliceRoom)}/join`, {}); // refused: not invited
+    for (let i = 0; i < 3; i++) {
+      await send(alice, aliceRoom, `a ${i}`);
+      await send(bob, bobRoom, `b ${i}`);
+    }
+    const all = await server.storage.audit.entries({ limit: 1_000_000 });
+    const lastSeq = all[all.length - 1]!.seq;
+    const target = (e: { target: string }) => JSON.parse(e.target) as Record<string, string>;
+    const expected = {
+      user: all.filter((e) => e.actorUserId === alice.userId || target(e).userId === alice.userId).map((e) => e.seq),
+      room: all.filter((e) => target(e).roomId === bobRoom).map((e) => e.seq),
+      action: all.filter((e) => e.action.startsWith('event.') && target(e).roomId === aliceRoom).map((e) => e.seq),
+      refused: all.filter((e) => e.outcome === 'refused' && e.actorUserId === bob.userId).map((e) => e.seq),
+    };
+    // More than one page (of two) each, so paging is exercised.
+    assert.ok(expected.user.length > 2 && expected.room.length > 2 && expected.action.length > 2 && expected.refused.length >= 1);
+
+    /** Every page of a search, two entries at a time. */
+    async function pages(query: string) {
+      const seqs: number[] = [];
+      let pageCount = 0;
+      for (let from: number | undefined; ; pageCount++) {
+        const res = await officer.api.get(`${ADMIN}/audit/entries?${query}&limit=2${from !== undefined ? `&from=${from}` : ''}`);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.ok(res.body.entries.length <= 2);
+        // The searches themselves are on record (they name the user or room searched for): left out here.
+        seqs.push(...res.body.entries.map((e: any) => e.seq).filter((seq: number) => seq <= lastSeq));
+        if (res.body.next_from === undefined) break;
+        from = res.body.next_from;
+      }
+      return { seqs, pageCount };
+    }
+    const byUser = await pages(`user_id=${enc(alice.userId)}`);
+    assert.deepEqual(byUser.seqs, expected.user);
+    assert.ok(byUser.pageCount > 1);
+    assert.deepEqual((await pages(`room_id=${enc(bobRoom)}`)).seqs, expected.room);
+    assert.deepEqual((await pages(`room_id=${enc(aliceRoom)}&action=event.`)).seqs, expected.action);
+    assert.deepEqual((await pages(`user_id=${enc(bob.userId)}&outcome=refused`)).seqs, expected.refused);
+    // An exact action is not a prefix: "event.send" does not match "event.send_x", nor "event" "event.send".
+    const exact = await officer.api.get(`${ADMIN}/audit/entries?room_id=${enc(aliceRoom)}&action=event`);
+    assert.deepEqual(exact.body.entries, []);
+  });
+
   test('exports come as JSON lines, CSV and a FHIR bundle, and are recorded', async () => {
     const jsonl = await admin.api.get(`${ADMIN}/audit/export?format=jsonl&user_id=${enc(admin.userId)}`);
     assert.equal(jsonl.status, 200);

@@ -29,6 +29,11 @@ const ROUTES = [
   'get /audit/verify',
   'post /notices',
   'get /report/compliance',
+  'get /retention',
+  'post /retention/purge',
+  'get /legal-holds',
+  'post /legal-holds',
+  'delete /legal-holds/{holdId}',
   // Any signed-in user: their own roles and the admin areas they may use.
   'get /whoami',
 ];

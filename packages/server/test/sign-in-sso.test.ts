@@ -119,6 +119,25 @@ describe('Matrix SSO with mfa: required', () => {
     assert.ok(flows.body.flows.some((f: { type: string }) => f.type === 'm.login.password'), 'listed now that a service account may use it');
   });
 
+  test('registration makes the account but hands out no session: the person signs in through SSO and enrols', async () => {
+    const body = { username: `reg${process.pid}${Date.now() % 100000}`, password: 'correct horse battery staple' };
+    const challenge = await server.api.post('/_matrix/client/v3/register', body);
+    assert.equal(challenge.status, 401);
+    const done = await server.api.post('/_matrix/client/v3/register', { ...body, auth: { type: 'm.login.dummy', session: challenge.body.session } });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.user_id, `@${body.username}:test.local`);
+    assert.equal(done.body.access_token, undefined, 'no token without a second factor');
+    assert.equal(done.body.device_id, undefined);
+    assert.equal(done.body['org.caduceus.sign_in_required'].login_type, 'm.login.sso');
+    assert.equal((await server.storage.sessions.listDevices(done.body.user_id)).length, 0, 'no device was made');
+
+    const refused = await passwordLogin(server, { localpart: body.username, password: body.password });
+    assert.equal(refused.status, 403);
+    const { browser, page } = await openSignIn(server);
+    const enrol = await submitPassword(browser, page, { localpart: body.username, password: body.password });
+    assert.match(enrol.html, /Set up a second factor/);
+  });
+
   test('matrix-js-sdk signs in with the login token', async () => {
     const user = await userWithRoles(server);
     const { loginToken } = await enrolTotp(server, user);
@@ -143,15 +162,40 @@ describe('Matrix SSO with mfa: optional', () => {
     assert.equal((await ssoRedirect(server, 'https://app.example.org/after-login')).status, 400);
   });
 
-  test('a user without a second factor signs in with the password alone, and may still use m.login.password', async () => {
+  test('a user without a second factor is offered one, may skip it and sign in with the password alone, and may still use m.login.password', async () => {
     const user = await userWithRoles(server, ['clinician']);
     const { browser, page } = await openSignIn(server, `${server.url}/callback`);
-    const done = await submitPassword(browser, page, user);
+    const offer = await submitPassword(browser, page, user);
+    assert.equal(offer.leftTo, undefined, 'enrolment is offered first');
+    assert.match(offer.html, /Set one up now, or skip this for now/);
+    assert.ok(offer.forms.some((f) => f.action.endsWith('/enroll/totp')));
+    const done = await browser.submit(offer, '/skip');
     const token = loginTokenOf(done, `${server.url}/callback`);
     assert.equal((await redeemLoginToken(server, token)).status, 200);
     await login(server, user);
     const flows = await server.api.get('/_matrix/client/v3/login');
     assert.deepEqual(flows.body.flows.map((f: { type: string }) => f.type), ['m.login.sso', 'm.login.token', 'm.login.password']);
+  });
+
+  test('a user who takes up the offer enrols TOTP and is asked for it from then on', async () => {
+    const user = await userWithRoles(server, ['clinician']);
+    const first = await openSignIn(server, `${server.url}/callback`);
+    const offer = await submitPassword(first.browser, first.page, user);
+    const secret = /data-totp-secret="([A-Z2-7]+)"/.exec(offer.html)![1]!;
+    const codes = await first.browser.submit(offer, '/enroll/totp', { code: await totpCode(server, secret) });
+    loginTokenOf(await first.browser.submit(codes, '/continue'), `${server.url}/callback`);
+    const second = await openSignIn(server, `${server.url}/callback`);
+    assert.match((await submitPassword(second.browser, second.page, user)).html, /Confirm it is you/);
+  });
+
+  test('the skip button does nothing where a second factor is required', async () => {
+    const admin = await userWithRoles(server, ['admin']);
+    const { browser, page } = await openSignIn(server, `${server.url}/callback`);
+    const enrol = await submitPassword(browser, page, admin);
+    assert.ok(!enrol.forms.some((f) => f.action.endsWith('/skip')), 'no skip button');
+    const forced = await browser.submit({ ...enrol, forms: [{ ...enrol.forms[0]!, action: '/_caduceus/sign-in/skip' }] }, '/skip');
+    assert.equal(forced.leftTo, undefined);
+    assert.match(forced.html, /Your organisation requires a second factor/);
   });
 
   test('administrators and security officers must still enrol and cannot use a password', async () => {

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SoftwareAuthenticator } from './support/authenticator.ts';
+import { sync } from './support/rooms.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { registerUser, type TestUser } from './support/users.ts';
 import {
   CLIENT_ALLOWLIST,
   enrolTotp,
@@ -223,10 +225,55 @@ describe('sign-in page with mandatory MFA', () => {
 
 describe('sign-in lockout', () => {
   let server: TestServer;
+  let officer: TestUser;
   before(async () => {
     server = await startTestServer({ mfa: 'required', sso_redirect_allowlist: CLIENT_ALLOWLIST, rate_limits: 'on' });
+    officer = await registerUser(server);
+    await server.storage.roles.setRoles(officer.userId, ['security_officer']);
   });
   after(() => server.close());
+
+  /** The officer joins the server notices room they were invited to and reads the newest notice. */
+  async function lockoutNoticeFor(reader: TestUser) {
+    const first = await sync(reader);
+    const roomId = Object.keys(first.rooms.invite)[0];
+    assert.ok(roomId, 'the officer is invited to the server notices room');
+    assert.equal((await reader.api.post(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`, {})).status, 200);
+    const room = (await sync(reader)).rooms.join[roomId];
+    const notices = room.timeline.events.filter((e: { type: string }) => e.type === 'm.room.message');
+    assert.equal(notices.length, 1);
+    return notices[0] as { content: { msgtype: string; body: string; server_notice_type: string } };
+  }
+
+  test('a lockout notice that cannot be sent is logged and on record, and the sign-in still answers', async () => {
+    const notifier = server.services.mfa.lockoutNotices!;
+    const notices = server.services.serverNotices;
+    const original = notices.sendToRole;
+    notices.sendToRole = async () => {
+      throw new Error('notices room unavailable');
+    };
+    const logged: string[] = [];
+    notifier.useLogger({ error: (_details, message) => logged.push(message) });
+    try {
+      const user = await userWithRoles(server);
+      const { browser, page } = await openSignIn(server);
+      let current = page;
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        current = await browser.submit(current, '/password', { user: user.localpart, password: 'not the password at all' });
+        assert.equal(current.status, 401, `attempt ${attempt}`);
+        server.clock.advance(20_000);
+      }
+      await notifier.settled();
+      assert.deepEqual(logged, ['telling the security officers about a lockout failed']);
+      const failed = (await server.storage.audit.entries({ limit: 10_000 })).filter((e) => e.action === 'auth.lockout.notify');
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0]!.outcome, 'failure');
+      assert.equal(JSON.parse(failed[0]!.target).userId, user.userId);
+    } finally {
+      notices.sendToRole = original;
+      notifier.useLogger({ error: () => {} });
+    }
+  });
 
   test('ten wrong codes lock the account out for fifteen minutes, on record', async () => {
     const user = await userWithRoles(server);
@@ -247,9 +294,17 @@ describe('sign-in lockout', () => {
     const password = await server.api.post('/_matrix/client/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: user.localpart }, password: user.password });
     assert.equal(password.status, 429, 'the lockout covers every way in');
 
-    const lockouts = (await server.storage.audit.entries({ limit: 10_000 })).filter((e) => e.action === 'auth.lockout');
+    const lockouts = (await server.storage.audit.entries({ limit: 10_000 })).filter((e) => e.action === 'auth.lockout' && JSON.parse(e.target).userId === user.userId);
     assert.equal(lockouts.length, 1);
     assert.equal(JSON.parse(lockouts[0]!.target).userId, user.userId);
+
+    // The security officer hears of it in /sync: a server notice naming the account and the time.
+    await server.services.mfa.lockoutNotices!.settled();
+    const notice = await lockoutNoticeFor(officer);
+    assert.equal(notice.content.msgtype, 'm.server_notice');
+    assert.equal(notice.content.server_notice_type, 'org.caduceus.account_locked');
+    assert.match(notice.content.body, new RegExp(`${user.userId.replace(/[.]/g, '\\.')} was locked out at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ`));
+    assert.ok(!notice.content.body.includes(user.password) && !notice.content.body.includes(wrong), 'nothing typed is in the notice');
 
     server.clock.advance(15 * 60_000);
     const again = await openSignIn(server);

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { HttpApiEvent, type MatrixClient, type MatrixError } from 'matrix-js-sdk';
 import { startMessenger } from './matrix/client.ts';
 import { isAppPath } from './matrix/hooks.ts';
+import { ensureCrossSigningIdentity } from './features/verification/encryption.ts';
 import { eraseLocalData, finishPendingErase, loadSession, saveSession, type StoredSession } from './matrix/session.ts';
 import { LoginScreen } from './features/auth/LoginScreen.tsx';
 import { LockScreen, Locked, useIdleLock } from './features/auth/IdleLock.tsx';
@@ -46,6 +47,8 @@ export function App() {
             void wipeAndReload(client, 'You were signed out and this browser’s data was erased.');
           }
         });
+        // A user's first device makes their cross-signing identity, so others can verify them.
+        ensureCrossSigningIdentity(client).catch(() => {});
         setState({ phase: 'ready', session, client });
         if (!isAppPath(window.location.pathname)) window.history.replaceState(null, '', '/rooms');
       })

@@ -1,4 +1,4 @@
-/** caduceus audit export: audit entries by time, user and room as JSON lines, CSV or FHIR R4. */
+/** caduceus audit export: audit entries by time, user, room, action and outcome as JSON lines, CSV or FHIR R4. */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { userInfo } from 'node:os';
@@ -7,6 +7,7 @@ import { CliError, UsageError, expectPositionals, parseCommandArgs, type Command
 import { openAuditDatabase } from './audit-open.ts';
 
 const FORMATS = ['jsonl', 'csv', 'fhir'] as const;
+const OUTCOMES = ['success', 'failure', 'refused'] as const;
 
 function parseTime(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -40,7 +41,7 @@ async function openOut(path: string): Promise<WriteStream> {
 export const auditExport: Command = {
   name: ['audit', 'export'],
   summary: 'Export audit entries as JSON lines, CSV or FHIR R4 AuditEvents',
-  usage: 'audit export --format jsonl|csv|fhir [--from TIME] [--to TIME] [--user USER_ID] [--room ROOM_ID] [--out FILE]',
+  usage: 'audit export --format jsonl|csv|fhir [--from TIME] [--to TIME] [--user USER_ID] [--room ROOM_ID] [--action ACTION] [--outcome OUTCOME] [--out FILE]',
   help: `Writes the audit entries that match to stdout (or to --out FILE, which must not exist yet), read
 straight from the configured database. The export itself is recorded in the audit trail first.
 
@@ -51,6 +52,8 @@ Options:
   --to TIME         entries before this time
   --user USER_ID    entries the user performed or that concern them, e.g. @alice:example.org
   --room ROOM_ID    entries about this room, e.g. !abc:example.org
+  --action ACTION   an exact action such as auth.login, or a prefix ending in "." such as admin.
+  --outcome OUTCOME success, failure or refused
   --out FILE        write to FILE (created readable by you only) instead of stdout
 
 Entries hold ids, sizes and hashes, never message content.
@@ -64,6 +67,8 @@ Example:
       to: { type: 'string' },
       user: { type: 'string' },
       room: { type: 'string' },
+      action: { type: 'string' },
+      outcome: { type: 'string' },
       out: { type: 'string' },
     });
     expectPositionals(positionals, []);
@@ -75,6 +80,10 @@ Example:
     if (fromTs !== undefined && toTs !== undefined && toTs <= fromTs) throw new UsageError('--to must be later than --from');
     const userId = checkId('--user', '@', values.user);
     const roomId = checkId('--room', '!', values.room);
+    const action = values.action;
+    if (action !== undefined && !/^[a-z0-9_.]{1,100}$/.test(action)) throw new UsageError(`--action must be an action such as auth.login, or a prefix ending in "." such as admin. (got "${action}")`);
+    const outcome = values.outcome;
+    if (outcome !== undefined && !(OUTCOMES as readonly string[]).includes(outcome)) throw new UsageError(`--outcome must be success, failure or refused (got "${outcome}")`);
 
     const { server, opened } = await openAuditDatabase(io);
     let out: WriteStream | undefined;
@@ -91,6 +100,8 @@ Example:
           toTs,
           userId,
           roomId,
+          action,
+          outcome,
           serverName: opened.config.serverName,
           via: 'cli',
           // The CLI has no signed-in user: the operating-system account stands for the operator.

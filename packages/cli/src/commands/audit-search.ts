@@ -5,7 +5,7 @@ import { API_OPTIONS, API_OPTIONS_HELP, connectAdminApi, output } from '../admin
 export const auditSearch: Command = {
   name: ['audit', 'search'],
   summary: 'Search the audit trail (admin API; administrators and security officers)',
-  usage: 'audit search [--from TIME] [--to TIME] [--user USER_ID] [--room ROOM_ID] [--action ACTION] [--limit N] [--after SEQ]',
+  usage: 'audit search [--from TIME] [--to TIME] [--user USER_ID] [--room ROOM_ID] [--action ACTION] [--outcome OUTCOME] [--limit N] [--after SEQ]',
   help: `Prints matching entries, one per line: sequence number, time, actor, action, outcome, target.
 Prints where to continue on stderr when there are more.
 
@@ -13,6 +13,7 @@ Prints where to continue on stderr when there are more.
   --user USER_ID           entries by or about this user
   --room ROOM_ID           entries about this room
   --action ACTION          e.g. auth.login, or a prefix ending in "." such as admin.
+  --outcome OUTCOME        success, failure or refused
   --limit N                at most N entries (default 100)
   --after SEQ              continue after this sequence number
 
@@ -25,6 +26,7 @@ ${API_OPTIONS_HELP}`,
       user: { type: 'string' },
       room: { type: 'string' },
       action: { type: 'string' },
+      outcome: { type: 'string' },
       limit: { type: 'string' },
       after: { type: 'string' },
     });
@@ -32,7 +34,7 @@ ${API_OPTIONS_HELP}`,
     const limit = values.limit !== undefined ? parsePositiveInteger('--limit', values.limit) : undefined;
     const api = await connectAdminApi(io, values);
     const answer = await api.call('GET', '/audit/entries', {
-      query: { from_time: values.from, to_time: values.to, user_id: values.user, room_id: values.room, action: values.action, limit, from: values.after },
+      query: { from_time: values.from, to_time: values.to, user_id: values.user, room_id: values.room, action: values.action, outcome: values.outcome, limit, from: values.after },
     });
     output(io, values.json, answer, () =>
       answer.entries

@@ -44,6 +44,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 export interface TestServer extends RunningServer {
   clock: ManualClock;
   api: Api;
+  dataDir: string;
 }
 
 export interface Site {
@@ -66,6 +67,8 @@ export async function createSite(settings: Partial<Settings> = {}): Promise<Site
     registration: 'token',
     rate_limits: 'off',
     log_level: 'silent',
+    // Most tests log in with passwords; administrators still sign in with a second factor (signInWithSecondFactor).
+    mfa: 'optional',
     ...(database ? { database_url: database.url } : {}),
     ...settings,
   };
@@ -80,7 +83,7 @@ export async function createSite(settings: Partial<Settings> = {}): Promise<Site
       const clock = new ManualClock(Date.now());
       const server = await startServer(loadConfig({}, { ...all, bind: '127.0.0.1', port: 0 }, dataDir), clock);
       servers.push(server);
-      return { ...server, clock, api: new Api(server.url) };
+      return { ...server, clock, api: new Api(server.url), dataDir };
     },
     async close() {
       for (const server of servers) await server.close();

@@ -45,8 +45,28 @@ const Settings = Type.Object(
     unassigned_role: Type.Enum(['staff', 'patient'], { description: 'The role the contact policy counts for accounts that hold none (e.g. self-registered accounts). staff keeps a deployment without roles working like a plain Matrix server; patient suits a patient portal with open or token registration.' }),
     mfa: Type.Enum(['required', 'optional'], { description: 'required: every account signs in with a second factor (TOTP, passkey) through the sign-in page; optional: only administrators and security officers must. Service accounts may always use a password.' }),
     sso_redirect_allowlist: Type.Array(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*:[^\\s]+$' }), { description: 'Where single sign-on may return a login token: URL prefixes or origins, comma-separated in the environment. Empty: only this server\'s public URL.' }),
+    upstream_idp_issuer: Type.String({ pattern: '^(https?://[^\\s]+)?$', description: 'An organisation\'s own OpenID Connect provider (Entra ID, Okta, Keycloak) that replaces local passwords on the sign-in page: its issuer URL (https; http only for localhost). Empty: local passwords.' }),
+    upstream_idp_name: Type.String({ minLength: 1, maxLength: 100, description: 'The provider\'s name on the sign-in page ("Continue with <name>").' }),
+    upstream_idp_client_id: Type.String({ maxLength: 1024, description: 'This server\'s client id at the provider (redirect URI: <public_url>/_caduceus/sign-in/upstream/callback). The secret comes from CADUCEUS_UPSTREAM_IDP_CLIENT_SECRET or upstream_idp_client_secret_file, never this file.' }),
+    upstream_idp_client_secret_file: Type.String({ maxLength: 4096, description: 'A file holding the client secret (e.g. a mounted secret); CADUCEUS_UPSTREAM_IDP_CLIENT_SECRET wins over it.' }),
+    upstream_idp_scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { description: 'Scopes asked of the provider; must include openid.' }),
+    upstream_idp_localpart_claim: Type.String({ minLength: 1, maxLength: 100, description: 'The claim that names the Matrix user (localpart); the part before "@" when it holds an e-mail address. Must be one the provider controls, not one users edit.' }),
+    upstream_idp_displayname_claim: Type.String({ minLength: 1, maxLength: 100, description: 'The claim with the display name of a provisioned account.' }),
+    upstream_idp_roles_claim: Type.String({ maxLength: 100, description: 'A claim listing organisation roles (admin, security_officer, clinician, ...) given to a provisioned account; empty: none.' }),
+    upstream_idp_groups_claim: Type.String({ minLength: 1, maxLength: 100, description: 'The claim listing the person\'s groups, for upstream_idp_allowed_groups.' }),
+    upstream_idp_allowed_groups: Type.Array(Type.String({ minLength: 1 }), { description: 'Only members of one of these groups may sign in; empty: any.' }),
+    upstream_idp_allowed_email_domains: Type.Array(Type.String({ minLength: 1 }), { description: 'Only people whose verified e-mail address is in one of these domains may sign in; empty: any.' }),
+    upstream_idp_provision: Type.Boolean({ description: 'Create an account at the first sign-in of a person the provider knows and this server does not; off: only existing accounts (linked by name at their first sign-in).' }),
+    upstream_idp_second_factor: Type.Enum(['always', 'trust_idp_mfa'], { description: 'always: this server still asks for its own second factor after the provider; trust_idp_mfa: not when the provider asserts multi-factor authentication (amr "mfa", two amr methods, or an acr in upstream_idp_mfa_acr_values).' }),
+    upstream_idp_mfa_acr_values: Type.Array(Type.String({ minLength: 1 }), { description: 'acr values that mean multi-factor authentication at the provider (for trust_idp_mfa).' }),
     session_idle_timeout: Type.String({ pattern: DURATION_PATTERN, description: 'A session with no request from its device for this long is logged out (soft logout); e.g. 30m; a bare number means minutes; 0 = never.' }),
     session_max_lifetime: Type.String({ pattern: DURATION_PATTERN, description: 'A session ends this long after sign-in whatever its activity (soft logout); e.g. 12h; a bare number means minutes; 0 = never.' }),
+    retention_default_max_lifetime: Type.String({ pattern: DURATION_PATTERN, description: 'How long messages are kept in rooms without an m.room.retention policy (e.g. 90d); 0 = kept until deleted.' }),
+    retention_min_allowed: Type.String({ pattern: DURATION_PATTERN, description: 'The shortest lifetime a room policy or a message\'s org.caduceus.expires_at may ask for (time to capture orders in the EHR); 0 = no lower bound.' }),
+    retention_max_allowed: Type.String({ pattern: DURATION_PATTERN, description: 'The longest max_lifetime a room policy may set; 0 = no upper bound.' }),
+    retention_purge_interval: Type.String({ pattern: DURATION_PATTERN, description: 'How often the purge job runs; 0 = never (not recommended).' }),
+    retention_redaction_grace: Type.String({ pattern: DURATION_PATTERN, description: 'After a redaction, how long before its leftovers (edits, earlier state copies, media only it used) are erased; 0 = at the next purge run.' }),
+    retention_to_device_max_age: Type.String({ pattern: DURATION_PATTERN, description: 'To-device messages a device has not collected after this long are deleted; 0 = kept.' }),
   },
   { additionalProperties: false },
 );
@@ -74,10 +94,32 @@ export const defaults: Settings = {
   unassigned_role: 'staff',
   mfa: 'required',
   sso_redirect_allowlist: [],
+  upstream_idp_issuer: '',
+  upstream_idp_name: 'your organisation',
+  upstream_idp_client_id: '',
+  upstream_idp_client_secret_file: '',
+  upstream_idp_scopes: ['openid', 'profile', 'email'],
+  upstream_idp_localpart_claim: 'preferred_username',
+  upstream_idp_displayname_claim: 'name',
+  upstream_idp_roles_claim: '',
+  upstream_idp_groups_claim: 'groups',
+  upstream_idp_allowed_groups: [],
+  upstream_idp_allowed_email_domains: [],
+  upstream_idp_provision: false,
+  upstream_idp_second_factor: 'always',
+  upstream_idp_mfa_acr_values: [],
   // NIST SP 800-63B re-authentication at AAL2: after 30 minutes of inactivity, and at least every
   // 12 hours (one clinical shift) whatever the activity.
   session_idle_timeout: '30m',
   session_max_lifetime: '12h',
+  // Nothing expires unless the organisation says so; and nothing may be set to vanish within a day,
+  // so a texted order can be captured in the EHR first (see README "Retention").
+  retention_default_max_lifetime: '0',
+  retention_min_allowed: '1d',
+  retention_max_allowed: '0',
+  retention_purge_interval: '15m',
+  retention_redaction_grace: '1d',
+  retention_to_device_max_age: '30d',
 };
 
 export interface PasswordPolicy {
@@ -114,8 +156,23 @@ export interface Config {
   mfa: 'required' | 'optional';
   /** URL prefixes or origins SSO may redirect to; empty means only the public URL. */
   ssoRedirectAllowlist: string[];
+  /** The organisation's own OpenID Connect provider; null: local passwords. */
+  upstreamIdp: UpstreamIdpConfig | null;
   /** Automatic logoff: null = that limit is off. */
   sessionPolicy: { idleTimeoutMs: number | null; maxLifetimeMs: number | null };
+  /** Retention and purging (compliance/retention); null = no such limit. */
+  retention: RetentionConfig;
+}
+
+export interface RetentionConfig {
+  defaultMaxLifetimeMs: number | null;
+  /** 0 = no lower bound. */
+  minAllowedMs: number;
+  maxAllowedMs: number | null;
+  /** null: the purge job does not run on its own. */
+  purgeIntervalMs: number | null;
+  redactionGraceMs: number;
+  toDeviceMaxAgeMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -209,6 +266,7 @@ export function loadConfig(
   if (!isValidServerName(s.server_name)) {
     throw new ConfigError(`invalid configuration:\n  - ${origin('server_name')}: "${s.server_name}" is not a valid Matrix server name (a host name with an optional :port)`);
   }
+  const retention = retentionConfig(s, origin);
   const displayHost = s.bind === '0.0.0.0' || s.bind === '::' ? 'localhost' : s.bind.includes(':') ? `[${s.bind}]` : s.bind;
   return {
     serverName: s.server_name,
@@ -237,6 +295,74 @@ export function loadConfig(
     contactPolicy: { enforceRoles: s.contact_policy === 'roles', unassignedRole: s.unassigned_role },
     mfa: s.mfa,
     ssoRedirectAllowlist: s.sso_redirect_allowlist,
+    upstreamIdp: upstreamIdpFrom(s, env, cwd, origin),
     sessionPolicy: { idleTimeoutMs: parseDurationSetting(s.session_idle_timeout), maxLifetimeMs: parseDurationSetting(s.session_max_lifetime) },
+    retention,
+  };
+}
+
+/** The retention settings, checked against each other (the default must lie in the allowed range). */
+function retentionConfig(s: Settings, origin: (key: string) => string): RetentionConfig {
+  const r: RetentionConfig = {
+    defaultMaxLifetimeMs: parseDurationSetting(s.retention_default_max_lifetime),
+    minAllowedMs: parseDurationSetting(s.retention_min_allowed) ?? 0,
+    maxAllowedMs: parseDurationSetting(s.retention_max_allowed),
+    purgeIntervalMs: parseDurationSetting(s.retention_purge_interval),
+    redactionGraceMs: parseDurationSetting(s.retention_redaction_grace) ?? 0,
+    toDeviceMaxAgeMs: parseDurationSetting(s.retention_to_device_max_age),
+  };
+  const problems: string[] = [];
+  if (r.maxAllowedMs !== null && r.maxAllowedMs < r.minAllowedMs) problems.push(`${origin('retention_max_allowed')}: must not be shorter than retention_min_allowed`);
+  if (r.defaultMaxLifetimeMs !== null && r.defaultMaxLifetimeMs < r.minAllowedMs) problems.push(`${origin('retention_default_max_lifetime')}: must not be shorter than retention_min_allowed`);
+  if (r.defaultMaxLifetimeMs !== null && r.maxAllowedMs !== null && r.defaultMaxLifetimeMs > r.maxAllowedMs) problems.push(`${origin('retention_default_max_lifetime')}: must not be longer than retention_max_allowed`);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return r;
+}
+
+/** The organisation's own OpenID Connect provider. */
+export interface UpstreamIdpConfig {
+  issuer: string;
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  claims: { localpart: string; displayname: string; roles: string | null; groups: string };
+  allowedGroups: string[];
+  allowedEmailDomains: string[];
+  provision: boolean;
+  secondFactor: 'always' | 'trust_idp_mfa';
+  mfaAcrValues: string[];
+}
+
+/** The upstream provider's settings, checked together; the secret from the environment or its file only. */
+function upstreamIdpFrom(s: Settings, env: NodeJS.ProcessEnv, cwd: string, origin: (key: string) => string): UpstreamIdpConfig | null {
+  if (!s.upstream_idp_issuer) return null;
+  const problems: string[] = [];
+  const issuer = new URL(s.upstream_idp_issuer);
+  if (issuer.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(issuer.hostname)) problems.push(`${origin('upstream_idp_issuer')}: must be an https URL`);
+  if (!s.upstream_idp_client_id) problems.push(`${origin('upstream_idp_client_id')}: is needed with upstream_idp_issuer`);
+  if (!s.upstream_idp_scopes.includes('openid')) problems.push(`${origin('upstream_idp_scopes')}: must include openid`);
+  let clientSecret = env.CADUCEUS_UPSTREAM_IDP_CLIENT_SECRET ?? '';
+  if (!clientSecret && s.upstream_idp_client_secret_file) {
+    try {
+      clientSecret = readFileSync(resolve(cwd, s.upstream_idp_client_secret_file), 'utf8').trim();
+    } catch (err) {
+      problems.push(`${origin('upstream_idp_client_secret_file')}: cannot be read (${(err as Error).message})`);
+    }
+  }
+  if (!clientSecret && problems.length === 0) problems.push('CADUCEUS_UPSTREAM_IDP_CLIENT_SECRET or upstream_idp_client_secret_file: the client secret is needed with upstream_idp_issuer');
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return {
+    issuer: s.upstream_idp_issuer.replace(/\/+$/, ''),
+    name: s.upstream_idp_name,
+    clientId: s.upstream_idp_client_id,
+    clientSecret,
+    scopes: s.upstream_idp_scopes,
+    claims: { localpart: s.upstream_idp_localpart_claim, displayname: s.upstream_idp_displayname_claim, roles: s.upstream_idp_roles_claim || null, groups: s.upstream_idp_groups_claim },
+    allowedGroups: s.upstream_idp_allowed_groups,
+    allowedEmailDomains: s.upstream_idp_allowed_email_domains.map((d) => d.toLowerCase().replace(/^@/, '')),
+    provision: s.upstream_idp_provision,
+    secondFactor: s.upstream_idp_second_factor,
+    mfaAcrValues: s.upstream_idp_mfa_acr_values,
   };
 }

@@ -2,7 +2,7 @@
 import { MatrixError, isValidNewLocalpart, userId as makeUserId, MAX_USER_ID_LENGTH, type Role } from '@caduceus/core';
 import type { AuditTrail } from '../compliance/audit/index.ts';
 import type { Config } from '../config/config.ts';
-import type { Storage } from '../storage/index.ts';
+import type { Storage, Stores } from '../storage/index.ts';
 import type { Clock } from './clock.ts';
 import { checkPasswordPolicy, hashPassword } from './passwords.ts';
 import { randomString } from './secrets.ts';
@@ -23,7 +23,10 @@ export interface RegisterRequest {
   clientAddress: string;
 }
 
-export type RegisterResult = { userId: string } & Partial<NewSession>;
+export type RegisterResult = { userId: string } & Partial<NewSession> & {
+  /** Set when no session was handed out because the account must first sign in with a second factor (`mfa: required`). */
+  secondFactorRequired?: true;
+};
 
 export class AccountService {
   readonly #config: Config;
@@ -110,7 +113,12 @@ export class AccountService {
         createdTs: this.#clock.now(),
       });
       if (!created) throw new MatrixError('M_USER_IN_USE', 'That user name is taken');
-      const registered: RegisterResult = request.inhibitLogin
+      // Under `mfa: required` a password alone never yields a session, here as at POST /login: the
+      // account is made, and the person signs in through the sign-in page, enrolling a second factor.
+      const secondFactorRequired = this.#config.mfa === 'required';
+      const registered: RegisterResult = secondFactorRequired
+        ? { userId, secondFactorRequired }
+        : request.inhibitLogin
         ? { userId }
         : await this.#sessions.create(stores, userId, {
             deviceId: request.deviceId,
@@ -123,7 +131,7 @@ export class AccountService {
           outcome: 'success',
           actor: { userId, deviceId: registered.deviceId ?? null },
           target: { userId, ...(registered.deviceId ? { deviceId: registered.deviceId } : {}) },
-          details: { withToken: typeof token === 'string' },
+          details: { withToken: typeof token === 'string', sessionWithheld: secondFactorRequired },
         },
         stores,
       );
@@ -133,8 +141,14 @@ export class AccountService {
     return result;
   }
 
-  /** Creates an account directly (administrator or CLI); no registration policy applies. */
-  async createUser(options: { localpart: string; password: string; admin: boolean; roles?: readonly Role[]; displayname?: string }): Promise<string> {
+  /**
+   * Creates an account directly (administrator or CLI); no registration policy applies. `alsoIn`
+   * writes in the same transaction (the admin call's own audit entry): both commit or neither.
+   */
+  async createUser(
+    options: { localpart: string; password: string; admin: boolean; roles?: readonly Role[]; displayname?: string },
+    alsoIn?: (stores: Stores, userId: string) => Promise<void>,
+  ): Promise<string> {
     const localpart = this.#localpartFrom(options.localpart);
     checkPasswordPolicy(options.password, this.#config.passwordPolicy, localpart);
     const userId = makeUserId(localpart, this.#config.serverName);
@@ -153,6 +167,7 @@ export class AccountService {
       if (!created) throw new MatrixError('M_USER_IN_USE', `${userId} already exists`);
       await stores.roles.setRoles(userId, [...roles]);
       await this.#audit.record({ action: 'account.create', outcome: 'success', target: { userId }, details: { roles: [...roles].sort().join(' ') } }, stores);
+      await alsoIn?.(stores, userId);
     });
     return userId;
   }

@@ -2,11 +2,13 @@
  * Departments ("Cardiology") and their functional accounts: the operations the admin API and the
  * CLI call. A functional account is an ordinary local account that stands for the department; staff
  * and clinicians find it in the user directory under the department's name, and patients may invite
- * it without sharing a room with it first. Callers audit these administrative changes.
+ * it without sharing a room with it first. Callers audit these administrative changes: each change
+ * takes `alsoIn`, which writes the caller's audit entry in the change's own transaction.
  */
 import { MatrixError } from '@caduceus/core';
 import type { Config } from '../config/config.ts';
-import type { DepartmentRecord, Storage } from '../storage/index.ts';
+import type { AuditTrail } from '../compliance/audit/index.ts';
+import type { DepartmentRecord, Storage, Stores } from '../storage/index.ts';
 import type { Clock } from './clock.ts';
 import type { ServiceDeps } from './index.ts';
 
@@ -19,18 +21,32 @@ export interface Department extends DepartmentRecord {
   members: string[];
 }
 
+/** Writes more in a change's transaction (the caller's audit entry): both commit or neither. */
+export type AlsoIn = (stores: Stores) => Promise<void>;
+
 export class DepartmentService {
   readonly #config: Config;
   readonly #storage: Storage;
   readonly #clock: Clock;
+  readonly #audit: AuditTrail;
 
   constructor(deps: ServiceDeps) {
     this.#config = deps.config;
     this.#storage = deps.storage;
     this.#clock = deps.clock;
+    this.#audit = deps.audit;
   }
 
-  async create(options: { departmentId: string; name: string; description?: string | null; functionalUserId?: string | null }): Promise<Department> {
+  /** A change and the caller's `alsoIn`, in one transaction opened as the audit trail requires. */
+  #change<T>(alsoIn: AlsoIn | undefined, work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.#audit.transaction(async (stores) => {
+      const result = await work(stores);
+      await alsoIn?.(stores);
+      return result;
+    });
+  }
+
+  async create(options: { departmentId: string; name: string; description?: string | null; functionalUserId?: string | null }, alsoIn?: AlsoIn): Promise<Department> {
     if (!DEPARTMENT_ID.test(options.departmentId)) {
       throw new MatrixError('M_INVALID_PARAM', 'A department id is 1-64 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit');
     }
@@ -38,44 +54,47 @@ export class DepartmentService {
     const description = this.#checkDescription(options.description ?? null);
     const functionalUserId = options.functionalUserId ?? null;
     if (functionalUserId !== null) await this.#checkFunctionalAccount(functionalUserId, options.departmentId);
-    const created = await this.#storage.departments.create({ departmentId: options.departmentId, name, description, functionalUserId, createdTs: this.#clock.now() });
-    if (!created) throw new MatrixError('M_UNKNOWN', `A department with the id ${options.departmentId} exists already`, { status: 409 });
+    await this.#change(alsoIn, async (stores) => {
+      const created = await stores.departments.create({ departmentId: options.departmentId, name, description, functionalUserId, createdTs: this.#clock.now() });
+      if (!created) throw new MatrixError('M_UNKNOWN', `A department with the id ${options.departmentId} exists already`, { status: 409 });
+    });
     return this.get(options.departmentId);
   }
 
-  async update(departmentId: string, changes: { name?: string; description?: string | null }): Promise<Department> {
+  async update(departmentId: string, changes: { name?: string; description?: string | null }, alsoIn?: AlsoIn): Promise<Department> {
     await this.#existing(departmentId);
-    await this.#storage.departments.update(departmentId, {
+    const checked = {
       ...(changes.name !== undefined ? { name: this.#checkName(changes.name) } : {}),
       ...(changes.description !== undefined ? { description: this.#checkDescription(changes.description) } : {}),
-    });
+    };
+    await this.#change(alsoIn, (stores) => stores.departments.update(departmentId, checked));
     return this.get(departmentId);
   }
 
   /** Makes `userId` (or nobody, with null) the account that stands for the department. */
-  async setFunctionalAccount(departmentId: string, userId: string | null): Promise<Department> {
+  async setFunctionalAccount(departmentId: string, userId: string | null, alsoIn?: AlsoIn): Promise<Department> {
     await this.#existing(departmentId);
     if (userId !== null) await this.#checkFunctionalAccount(userId, departmentId);
-    await this.#storage.departments.update(departmentId, { functionalUserId: userId });
+    await this.#change(alsoIn, (stores) => stores.departments.update(departmentId, { functionalUserId: userId }));
     return this.get(departmentId);
   }
 
-  async delete(departmentId: string): Promise<void> {
+  async delete(departmentId: string, alsoIn?: AlsoIn): Promise<void> {
     await this.#existing(departmentId);
-    await this.#storage.departments.delete(departmentId);
+    await this.#change(alsoIn, (stores) => stores.departments.delete(departmentId));
   }
 
   /** Returns false when the user was a member already. */
-  async addMember(departmentId: string, userId: string): Promise<boolean> {
+  async addMember(departmentId: string, userId: string, alsoIn?: AlsoIn): Promise<boolean> {
     await this.#existing(departmentId);
     await this.#activeLocalUser(userId);
-    return this.#storage.departments.addMember(departmentId, userId);
+    return this.#change(alsoIn, (stores) => stores.departments.addMember(departmentId, userId));
   }
 
   /** Returns false when the user was not a member. */
-  async removeMember(departmentId: string, userId: string): Promise<boolean> {
+  async removeMember(departmentId: string, userId: string, alsoIn?: AlsoIn): Promise<boolean> {
     await this.#existing(departmentId);
-    return this.#storage.departments.removeMember(departmentId, userId);
+    return this.#change(alsoIn, (stores) => stores.departments.removeMember(departmentId, userId));
   }
 
   async get(departmentId: string): Promise<Department> {

@@ -8,6 +8,7 @@ import { DeviceService } from './devices.ts';
 import { LoginService } from './login.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { createMfaServices, type MfaServices } from './mfa/index.ts';
+import { OAuthService } from './oauth/index.ts';
 import { RegistrationTokenService } from './registration-tokens.ts';
 import { SessionService } from './sessions.ts';
 import { SessionControlService } from './session-control.ts';
@@ -31,6 +32,7 @@ import { RoomHistoryService } from './rooms/history.ts';
 import { KeyService } from './keys.ts';
 import { KeyBackupService } from './key-backup.ts';
 import { MediaService } from './media.ts';
+import { RetentionService } from './retention.ts';
 import { createAuditTrail, type AuditTrail } from '../compliance/audit/index.ts';
 import { createAdminServices, type AdminServices } from './admin/index.ts';
 import { currentRequest } from '../http/request-context.ts';
@@ -58,6 +60,8 @@ export interface Services {
   login: LoginService;
   /** Second factors, the sign-in page's flow and SSO login tokens (src/services/mfa). */
   mfa: MfaServices;
+  /** Matrix's OAuth 2.0 API on oidc-provider (src/services/oauth). */
+  oauth: OAuthService;
   devices: DeviceService;
   registrationTokens: RegistrationTokenService;
   pushRules: PushRuleService;
@@ -77,6 +81,8 @@ export interface Services {
   media: MediaService;
   writer: StreamWriter;
   audit: AuditTrail;
+  /** Retention purge, organisation policy and legal holds. */
+  retention: RetentionService;
   /** The admin API's services (src/services/admin). */
   admin: AdminServices;
 }
@@ -87,14 +93,25 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
   const deps: ServiceDeps = { config, storage, clock, notifier, writer, audit };
   const pushRules = new PushRuleService(deps);
   const throttle = new LoginThrottle(clock, config.rateLimits);
-  // Lockouts go to the audit trail; to tell the security officers as well, add
-  // `notifyLockout: (n) => services.serverNotices.sendToRole('security_officer', ...)` here.
-  const mfa = createMfaServices({ config, storage, clock, signingKey, audit, throttle, resolveUserId: (typed) => login.resolveUserId(typed) });
+  // Lockouts go to the audit trail and, by server notice, to the security officers.
+  const mfa = createMfaServices({
+    config,
+    storage,
+    clock,
+    signingKey,
+    audit,
+    throttle,
+    resolveUserId: (typed) => login.resolveUserId(typed),
+    notices: () => services.serverNotices,
+    uiaSessions: () => uia,
+  });
   const sessions = new SessionService(deps);
   const login = new LoginService(storage, sessions, throttle, config.serverName, audit, mfa);
-  const uia = new UiaService(storage, clock, throttle, config.serverName, audit);
+  // Users subject to MFA re-authenticate through the sign-in page (m.login.sso), not with a password.
+  const uia = new UiaService(storage, clock, throttle, config.serverName, audit, mfa.policy);
   const keys = new KeyService(deps, uia);
   const contactPolicy = new ContactPolicyService(deps);
+  const media = new MediaService(deps);
   const rooms = new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey), audit, contactPolicy);
   const services: Omit<Services, 'admin'> = {
     config,
@@ -106,6 +123,7 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     accounts: new AccountService(config, storage, clock, sessions, uia, writer, audit),
     login,
     mfa,
+    oauth: new OAuthService({ config, storage, sessions, flows: mfa.flows, audit }),
     devices: new DeviceService(storage, sessions, uia, audit),
     registrationTokens: new RegistrationTokenService(config, storage, clock),
     pushRules,
@@ -124,7 +142,8 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     history: new RoomHistoryService(deps),
     keys,
     keyBackup: new KeyBackupService(deps),
-    media: new MediaService(deps),
+    media,
+    retention: new RetentionService(deps, media),
     writer,
     audit,
   };

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -107,6 +107,18 @@ export class MediaService {
   /** Where the bytes with this sha256 live. */
   pathOf(sha256: string): string {
     return join(this.#root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  /**
+   * Deletes the bytes with this sha256 and every thumbnail made from them (retention and redaction;
+   * the caller has checked that no media row names them any more).
+   */
+  async deleteContent(sha256: string): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return;
+    await rm(this.pathOf(sha256), { force: true });
+    const thumbnails = join(this.#root, 'thumbnails', sha256.slice(0, 2));
+    const names = await readdir(thumbnails).catch(() => [] as string[]);
+    for (const name of names) if (name.startsWith(`${sha256}-`)) await rm(join(thumbnails, name), { force: true });
   }
 
   #mxc(mediaId: string) {

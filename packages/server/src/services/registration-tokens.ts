@@ -1,7 +1,7 @@
 /** Registration tokens: created by administrators, spent by registering users. */
 import { MatrixError } from '@caduceus/core';
 import type { Config } from '../config/config.ts';
-import type { RegistrationTokenRecord, Storage } from '../storage/index.ts';
+import type { RegistrationTokenRecord, Storage, Stores } from '../storage/index.ts';
 import type { Clock } from './clock.ts';
 import { randomString } from './secrets.ts';
 
@@ -18,7 +18,8 @@ export class RegistrationTokenService {
     this.#clock = clock;
   }
 
-  async create(options: { token?: string; usesAllowed?: number | null; expiryTs?: number | null; createdBy?: string | null }): Promise<RegistrationTokenRecord> {
+  /** With `stores`, the token is stored in that (the caller's) transaction. */
+  async create(options: { token?: string; usesAllowed?: number | null; expiryTs?: number | null; createdBy?: string | null }, stores: Stores = this.#storage): Promise<RegistrationTokenRecord> {
     const token = options.token ?? randomString(16);
     if (!TOKEN_PATTERN.test(token)) throw new MatrixError('M_INVALID_PARAM', 'Tokens are 1-64 characters of A-Z a-z 0-9 . _ ~ -');
     if (options.usesAllowed !== undefined && options.usesAllowed !== null && (!Number.isInteger(options.usesAllowed) || options.usesAllowed < 1)) {
@@ -32,7 +33,7 @@ export class RegistrationTokenService {
       createdTs: this.#clock.now(),
       createdBy: options.createdBy ?? null,
     };
-    if (!(await this.#storage.registrationTokens.create(record))) throw new MatrixError('M_INVALID_PARAM', 'That token already exists');
+    if (!(await stores.registrationTokens.create(record))) throw new MatrixError('M_INVALID_PARAM', 'That token already exists');
     return record;
   }
 

@@ -38,6 +38,8 @@ export interface SessionOptions {
 export interface Ending {
   reason: EndReason;
   actor?: AuditActor | undefined;
+  /** More to write in the ending's transaction (an admin call's own audit entry): both commit or neither. */
+  alsoIn?: ((stores: Stores, deviceIds: readonly string[]) => Promise<void>) | undefined;
 }
 
 /** Called after sessions end, e.g. to revoke OAuth grants of those devices. */
@@ -144,6 +146,37 @@ export class SessionService {
     await this.#resolve(accessToken);
   }
 
+  /** The device's session is alive (exists, within the policy), or M_UNKNOWN_TOKEN; OAuth checks this before a refresh. */
+  async assertActive(userId: string, deviceId: string): Promise<void> {
+    const device = await this.#storage.sessions.getDevice(userId, deviceId);
+    if (!device) throw unknownToken(false, 'This session has ended; sign in again');
+    await this.#enforcePolicy(userId, deviceId, device, this.#deps.clock.now());
+  }
+
+  /**
+   * OAuth (services/oauth): an access token the authorization server issued becomes one of the
+   * device's tokens, so the policy, wipe and logout treat it like any other. A new sign-in creates
+   * the device or starts its session again (dropping its earlier tokens), as a login naming a known
+   * device does; a refresh only adds the token to the live session.
+   */
+  async adoptAccessToken(userId: string, deviceId: string, accessToken: string, lifetimeMs: number, signIn?: { displayName: string | null }): Promise<void> {
+    const now = this.#deps.clock.now();
+    await this.#storage.transaction(async (stores) => {
+      const existing = await stores.sessions.getDevice(userId, deviceId);
+      if (signIn && existing) {
+        await stores.sessions.deleteAccessTokensOfDevice(userId, deviceId);
+        await stores.sessions.deleteRefreshTokensOfDevice(userId, deviceId);
+        await stores.sessions.restartSession(userId, deviceId, now);
+      } else if (signIn) {
+        await stores.sessions.upsertDevice(userId, deviceId, signIn.displayName, now);
+      } else if (!existing) {
+        throw unknownToken(false, 'This session has ended; sign in again');
+      }
+      await stores.sessions.insertAccessToken(hashToken(accessToken), { userId, deviceId, createdTs: now, expiresTs: now + lifetimeMs });
+    });
+    this.#activity.note(userId, deviceId, now);
+  }
+
   async #resolve(accessToken: string): Promise<{ principal: Principal; now: number }> {
     const tokenHash = hashToken(accessToken);
     const record = await this.#storage.sessions.findAccessToken(tokenHash);
@@ -244,9 +277,9 @@ export class SessionService {
    * answer M_UNKNOWN_TOKEN with soft_logout false at once, its refresh tokens are revoked and a /sync
    * it holds ends. False when the user has no such device.
    */
-  async wipeDevice(userId: string, deviceId: string, actor?: AuditActor): Promise<boolean> {
+  async wipeDevice(userId: string, deviceId: string, actor?: AuditActor, alsoIn?: Ending['alsoIn']): Promise<boolean> {
     if (!(await this.#storage.sessions.getDevice(userId, deviceId))) return false;
-    await this.endDevices(userId, [deviceId], { reason: 'wipe', actor });
+    await this.endDevices(userId, [deviceId], { reason: 'wipe', actor, alsoIn });
     return true;
   }
 
@@ -259,8 +292,8 @@ export class SessionService {
   }
 
   /** Remote wipe of every device of a user (or all but `exceptDeviceId`); returns the devices ended. */
-  wipeUser(userId: string, actor?: AuditActor, exceptDeviceId?: string): Promise<string[]> {
-    return this.endAllDevices(userId, exceptDeviceId, { reason: 'wipe', actor });
+  wipeUser(userId: string, actor?: AuditActor, exceptDeviceId?: string, alsoIn?: Ending['alsoIn']): Promise<string[]> {
+    return this.endAllDevices(userId, exceptDeviceId, { reason: 'wipe', actor, alsoIn });
   }
 
   /** Ends sessions: their tokens answer M_UNKNOWN_TOKEN from now on, and peers learn the devices are gone. */
@@ -303,6 +336,7 @@ export class SessionService {
       },
       ctx.stores,
     );
+    await ending.alsoIn?.(ctx.stores, deviceIds);
     const now = this.#deps.clock.now();
     if (now - this.#lastPrune > 3_600_000) {
       this.#lastPrune = now;

@@ -12,7 +12,15 @@ import type { LoginThrottle } from './login-throttle.ts';
 import { verifyPassword } from './passwords.ts';
 import { randomString } from './secrets.ts';
 
-export type Stage = 'm.login.dummy' | 'm.login.password' | 'm.login.registration_token';
+export type Stage = 'm.login.dummy' | 'm.login.password' | 'm.login.registration_token' | 'm.login.sso';
+
+/**
+ * Who may re-authenticate with the password alone. Anyone else (subject to MFA, or without a
+ * password) is offered `m.login.sso` instead: the sign-in page with their second factor.
+ */
+export interface ReauthPolicy {
+  reauthByPassword(userId: string): Promise<boolean>;
+}
 
 export interface UiaRequest {
   /** What the session authorises, e.g. "register" or "delete_devices"; a session cannot be reused for another purpose. */
@@ -33,20 +41,23 @@ export class UiaService {
   readonly #throttle: LoginThrottle;
   readonly #serverName: string;
   readonly #audit: AuditTrail;
+  readonly #reauth: ReauthPolicy | undefined;
 
-  constructor(storage: Storage, clock: Clock, throttle: LoginThrottle, serverName: string, audit: AuditTrail) {
+  constructor(storage: Storage, clock: Clock, throttle: LoginThrottle, serverName: string, audit: AuditTrail, reauth?: ReauthPolicy) {
     this.#storage = storage;
     this.#clock = clock;
     this.#throttle = throttle;
     this.#serverName = serverName;
     this.#audit = audit;
+    this.#reauth = reauth;
   }
 
   /**
    * Checks the request's `auth` dictionary. Returns the completed session (whose `state` carries facts
    * such as a validated registration token) or throws the 401 that asks for the next stage.
    */
-  async authenticate(auth: unknown, request: UiaRequest): Promise<UiaSessionRecord> {
+  async authenticate(auth: unknown, asked: UiaRequest): Promise<UiaSessionRecord> {
+    const request = await this.#withReauthPolicy(asked);
     if (auth === undefined || auth === null) {
       const session = await this.#newSession(request);
       throw this.#challenge(request, session);
@@ -68,6 +79,32 @@ export class UiaService {
 
     if (request.flows.some((flow) => flow.every((stage) => session.completed.includes(stage)))) return session;
     throw this.#challenge(request, session);
+  }
+
+  /** The user and purpose of a live session of an existing account (for the m.login.sso fallback page). */
+  async ssoTarget(sessionId: string): Promise<{ userId: string; purpose: string } | undefined> {
+    if (sessionId.length === 0 || sessionId.length > 64) return undefined;
+    const session = await this.#storage.uia.get(sessionId);
+    if (!session?.userId || this.#clock.now() - session.createdTs > UIA_SESSION_LIFETIME_MS) return undefined;
+    return { userId: session.userId, purpose: session.purpose };
+  }
+
+  /** Marks m.login.sso complete: `userId` signed in again on the sign-in page. */
+  async completeSso(sessionId: string, userId: string): Promise<boolean> {
+    const target = await this.ssoTarget(sessionId);
+    const session = target?.userId === userId ? await this.#storage.uia.get(sessionId) : undefined;
+    if (!session) return false;
+    if (!session.completed.includes('m.login.sso')) session.completed.push('m.login.sso');
+    await this.#storage.uia.update(sessionId, session.completed, session.state);
+    return true;
+  }
+
+  /** Re-authentication of a user subject to MFA (or without a password) goes through SSO, not the password. */
+  async #withReauthPolicy(request: UiaRequest): Promise<UiaRequest> {
+    if (!request.userId || !this.#reauth || !request.flows.some((flow) => flow.includes('m.login.password'))) return request;
+    if (await this.#reauth.reauthByPassword(request.userId)) return request;
+    const flows = request.flows.map((flow) => flow.map((stage): Stage => (stage === 'm.login.password' ? 'm.login.sso' : stage)));
+    return { ...request, flows };
   }
 
   /** Forgets a session once the operation it authorised has succeeded. */
@@ -121,6 +158,11 @@ export class UiaService {
       }
       case 'm.login.password':
         return this.#checkPassword(dict, request);
+      case 'm.login.sso':
+        // Completed only by the fallback page (completeSso); naming the stage does not complete it.
+        return session.completed.includes('m.login.sso')
+          ? undefined
+          : new MatrixError('M_FORBIDDEN', 'Confirm it is you in the browser first: open the m.login.sso fallback page for this session');
     }
   }
 

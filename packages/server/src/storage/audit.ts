@@ -38,7 +38,17 @@ export interface AuditQuery {
   limit: number;
   fromTs?: number | undefined;
   toTs?: number | undefined;
+  /** Entries this user performed (actor) or that concern them (target userId). */
+  userId?: string | undefined;
+  /** Entries about this room (target roomId). */
+  roomId?: string | undefined;
+  /** An exact action, or a prefix ending in "." ("admin." matches every admin action). */
+  action?: string | undefined;
+  outcome?: string | undefined;
 }
+
+/** The upper bound of a prefix search: the prefix with its last character incremented ("admin." → "admin/"). */
+const prefixEnd = (prefix: string) => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
 export interface AuditStore {
   /**
@@ -118,10 +128,27 @@ export class KyselyAuditStore implements AuditStore {
   }
 
   async entries(query: AuditQuery) {
+    // These expressions are exactly those of migration 017's indexes, so the planner uses them.
+    const postgres = this.#engine === 'postgres';
+    const targetUser = postgres ? sql<string>`(target::jsonb ->> 'userId')` : sql<string>`json_extract(target, '$.userId')`;
+    const targetRoom = postgres ? sql<string>`(target::jsonb ->> 'roomId')` : sql<string>`json_extract(target, '$.roomId')`;
+    const action = postgres ? sql<string>`action collate "C"` : sql<string>`action`;
+
     let q = this.#db.selectFrom('audit_log').selectAll();
     if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
     if (query.fromTs !== undefined) q = q.where('ts', '>=', query.fromTs);
     if (query.toTs !== undefined) q = q.where('ts', '<', query.toTs);
+    if (query.userId !== undefined) {
+      const userId = query.userId;
+      q = q.where(sql<boolean>`((actor_user_id is not null and actor_user_id = ${userId}) or (${targetUser} is not null and ${targetUser} = ${userId}))`);
+    }
+    if (query.roomId !== undefined) q = q.where(sql<boolean>`(${targetRoom} is not null and ${targetRoom} = ${query.roomId})`);
+    if (query.action !== undefined) {
+      q = query.action.endsWith('.')
+        ? q.where(sql<boolean>`(${action} >= ${query.action} and ${action} < ${prefixEnd(query.action)})`)
+        : q.where(sql<boolean>`${action} = ${query.action}`);
+    }
+    if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
     return (await q.orderBy('seq').limit(query.limit).execute()).map(toEntry);
   }
 }

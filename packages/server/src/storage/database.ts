@@ -29,7 +29,10 @@ function openSqlite(path: string): OpenDatabase {
   const sqlite = new DatabaseSync(path);
   // WAL lets readers run beside the writer; synchronous=FULL makes every commit survive power loss,
   // not only a killed process. secure_delete overwrites deleted content (retention, disposal).
+  // auto_vacuum takes effect only in a new database file: then the purge job can hand freed pages
+  // back to the file system a few at a time (incremental_vacuum) instead of a blocking VACUUM.
   sqlite.exec(`
+    PRAGMA auto_vacuum = INCREMENTAL;
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
     PRAGMA foreign_keys = ON;

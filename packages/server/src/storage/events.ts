@@ -25,6 +25,8 @@ export interface EventRow {
 export interface NewEventRow extends Omit<EventRow, 'redactedBy'> {
   relatesTo: string | null;
   relType: string | null;
+  /** When retention purges the event's content (compliance/retention); null or absent: kept. */
+  expiresTs?: number | null;
 }
 
 export interface MembershipRow {
@@ -101,8 +103,8 @@ export class KyselyEventStore implements EventStore {
   // query builder costs several times more per call than the query itself.
   async insert(e: NewEventRow) {
     await sql`
-      insert into events (stream_ordering, event_id, room_id, type, state_key, sender, origin_server_ts, depth, json, unsigned, redacted_by, relates_to, rel_type)
-      values (${e.streamOrdering}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth}, ${e.json}, ${e.unsigned}, ${null}, ${e.relatesTo}, ${e.relType})`.execute(this.#db);
+      insert into events (stream_ordering, event_id, room_id, type, state_key, sender, origin_server_ts, depth, json, unsigned, redacted_by, relates_to, rel_type, expires_ts)
+      values (${e.streamOrdering}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth}, ${e.json}, ${e.unsigned}, ${null}, ${e.relatesTo}, ${e.relType}, ${e.expiresTs ?? null})`.execute(this.#db);
   }
 
   async setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null) {

@@ -12,7 +12,8 @@ import { KyselyEventStore, type EventStore } from './events.ts';
 import { KyselyKeyStore, type KeyStore } from './keys.ts';
 import { KyselyKeyBackupStore, type KeyBackupStore } from './key-backup.ts';
 import { KyselyMediaStore, type MediaStore } from './media.ts';
-import { KyselyMfaStore, KyselySignInStore, type MfaStore, type SignInStore } from './mfa.ts';
+import { KyselyMfaStore, KyselySignInStore, KyselyUpstreamIdpLinkStore, type MfaStore, type SignInStore, type UpstreamIdpLinkStore } from './mfa.ts';
+import { KyselyOAuthStore, type OAuthStore } from './oauth.ts';
 import { KyselyRoomStore, type RoomStore } from './rooms.ts';
 import { KyselyRoleStore, type RoleStore } from './roles.ts';
 import { KyselyStreamStore, type StreamStore } from './streams.ts';
@@ -27,6 +28,7 @@ import { KyselyUiaStore, type UiaStore } from './uia.ts';
 import { KyselyUserStore, type UserStore } from './users.ts';
 import { KyselySettingsStore, type SettingsStore } from './settings.ts';
 import { KyselyAdminViewStore, type AdminViewStore } from './admin-views.ts';
+import { KyselyRetentionStore, type RetentionStore } from './retention.ts';
 
 export interface Stores {
   users: UserStore;
@@ -48,10 +50,13 @@ export interface Stores {
   roles: RoleStore;
   mfa: MfaStore;
   signIn: SignInStore;
+  upstreamIdpLinks: UpstreamIdpLinkStore;
+  oauth: OAuthStore;
   settings: SettingsStore;
   adminViews: AdminViewStore;
   departments: DepartmentStore;
   audit: AuditStore;
+  retention: RetentionStore;
 }
 
 export interface Storage extends Stores {
@@ -87,10 +92,13 @@ function storesOver(db: Kysely<Database>, engine: Engine): Stores {
     roles: new KyselyRoleStore(db),
     mfa: new KyselyMfaStore(db),
     signIn: new KyselySignInStore(db),
+    upstreamIdpLinks: new KyselyUpstreamIdpLinkStore(db),
+    oauth: new KyselyOAuthStore(db),
     settings: new KyselySettingsStore(db),
     adminViews: new KyselyAdminViewStore(db),
     departments: new KyselyDepartmentStore(db),
     audit: new KyselyAuditStore(db, engine),
+    retention: new KyselyRetentionStore(db, engine),
   };
 }
 
@@ -135,10 +143,12 @@ export type { KeyStore } from './keys.ts';
 export type { RoleStore } from './roles.ts';
 export type { MfaStore, SignInStore, SignInFlowRecord, SignInCompletion, WebAuthnCredentialRecord } from './mfa.ts';
 export type { SettingsStore } from './settings.ts';
+export type { OAuthStore, OAuthRecord } from './oauth.ts';
 export type { AdminViewStore, AdminUserRow, AdminRoomRow } from './admin-views.ts';
 export type { DepartmentStore, DepartmentRecord } from './departments.ts';
 export type { AuditStore, AuditEntryRow, AuditCheckpointRow, AuditQuery } from './audit.ts';
 export type { KeyBackupStore } from './key-backup.ts';
+export type { RetentionStore, LegalHold, HoldKind } from './retention.ts';
 export type { MediaStore, MediaRecord, MediaReference } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
 export type { EventRow, NewEventRow, MembershipRow } from './events.ts';

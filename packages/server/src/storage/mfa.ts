@@ -36,6 +36,8 @@ export interface MfaStore {
   addWebAuthnCredential(credential: Omit<WebAuthnCredentialRecord, 'lastUsedTs'>): Promise<void>;
   recordWebAuthnUse(credentialId: string, signCount: number, now: number): Promise<void>;
   deleteWebAuthnCredentials(userId: string): Promise<number>;
+  /** Removes one credential of the user; false when the user has no such credential. */
+  deleteWebAuthnCredential(userId: string, credentialId: string): Promise<boolean>;
 
   /** Replaces every recovery code of the user. */
   replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
@@ -111,6 +113,11 @@ export class KyselyMfaStore implements MfaStore {
   async deleteWebAuthnCredentials(userId: string) {
     const result = await this.#db.deleteFrom('mfa_webauthn_credentials').where('user_id', '=', userId).executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+
+  async deleteWebAuthnCredential(userId: string, credentialId: string) {
+    const result = await this.#db.deleteFrom('mfa_webauthn_credentials').where('user_id', '=', userId).where('credential_id', '=', credentialId).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async replaceRecoveryCodes(userId: string, codeHashes: string[], now: number) {
@@ -253,5 +260,45 @@ export class KyselySignInStore implements SignInStore {
 
   async deleteExpiredLoginTokens(now: number) {
     await this.#db.deleteFrom('login_tokens').where('expires_ts', '<', now).execute();
+  }
+}
+
+/** Links between an upstream identity provider's subjects and accounts here (migration 015). */
+export interface UpstreamIdpLinkStore {
+  userOf(issuer: string, subject: string): Promise<string | undefined>;
+  subjectOf(issuer: string, userId: string): Promise<string | undefined>;
+  /** Links the subject to the account; false when either is already linked (to something else). */
+  link(issuer: string, subject: string, userId: string, now: number): Promise<boolean>;
+  touch(issuer: string, subject: string, now: number): Promise<void>;
+}
+
+export class KyselyUpstreamIdpLinkStore implements UpstreamIdpLinkStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async userOf(issuer: string, subject: string) {
+    const row = await this.#db.selectFrom('upstream_idp_links').select('user_id').where('issuer', '=', issuer).where('subject', '=', subject).executeTakeFirst();
+    return row?.user_id;
+  }
+
+  async subjectOf(issuer: string, userId: string) {
+    const row = await this.#db.selectFrom('upstream_idp_links').select('subject').where('issuer', '=', issuer).where('user_id', '=', userId).executeTakeFirst();
+    return row?.subject;
+  }
+
+  async link(issuer: string, subject: string, userId: string, now: number) {
+    const result = await this.#db
+      .insertInto('upstream_idp_links')
+      .values({ issuer, subject, user_id: userId, created_ts: now, last_login_ts: now })
+      .onConflict((oc) => oc.doNothing())
+      .returning('subject')
+      .executeTakeFirst();
+    return result !== undefined;
+  }
+
+  async touch(issuer: string, subject: string, now: number) {
+    await this.#db.updateTable('upstream_idp_links').set({ last_login_ts: now }).where('issuer', '=', issuer).where('subject', '=', subject).execute();
   }
 }

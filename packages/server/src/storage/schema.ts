@@ -139,6 +139,8 @@ export interface EventsTable {
   redacted_by: string | null;
   relates_to: string | null;
   rel_type: string | null;
+  /** When the purge job removes the content (migration 016); null: kept. */
+  expires_ts: number | null;
 }
 
 export interface CurrentStateTable {
@@ -388,6 +390,52 @@ export interface SignInFlowsTable {
   expires_ts: number;
 }
 
+/** Legal holds (migration 016): a user or room exempt from purging until released. */
+export interface LegalHoldsTable {
+  hold_id: string;
+  kind: string;
+  target: string;
+  reason: string;
+  created_by: string;
+  created_ts: number;
+}
+
+/** Redacted events whose leftovers are erased after the grace period (migration 016). */
+export interface RedactionErasuresTable {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  redacted_ts: number;
+  original_json: string | null;
+}
+
+export interface RetentionStreamMarksTable {
+  ts: number;
+  stream_position: number;
+}
+
+export interface OauthRecordsTable {
+  model: string;
+  id_hash: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  user_id: string | null;
+  device_id: string | null;
+  expires_ts: number | null;
+  consumed_ts: number | null;
+}
+
+/** Which account an upstream identity provider's subject signs in as (migration 015). */
+export interface UpstreamIdpLinksTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_ts: number;
+  last_login_ts: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -429,11 +477,16 @@ export interface Database {
   mfa_recovery_codes: MfaRecoveryCodesTable;
   login_tokens: LoginTokensTable;
   sign_in_flows: SignInFlowsTable;
+  upstream_idp_links: UpstreamIdpLinksTable;
+  oauth_records: OauthRecordsTable;
   departments: DepartmentsTable;
   department_members: DepartmentMembersTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_chain_lock: AuditChainLockTable;
+  legal_holds: LegalHoldsTable;
+  redaction_erasures: RedactionErasuresTable;
+  retention_stream_marks: RetentionStreamMarksTable;
 }
 
 export type { Generated };

@@ -50,9 +50,15 @@ const SIGN_IN_PAGE = '/_caduceus/sign-in';
 export class Browser {
   readonly origin: string;
   readonly #cookies = new Map<string, { value: string; path: string }>();
+  /** Paths of this server the browser keeps following redirects into (the OAuth tests add the provider's). */
+  readonly #within: readonly string[];
+  /** Other sites (an upstream identity provider) whose redirects this browser follows anywhere. */
+  readonly #otherSites: ReadonlySet<string>;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, within: readonly string[] = [SIGN_IN_PAGE], otherSites: readonly string[] = []) {
     this.origin = new URL(baseUrl).origin;
+    this.#within = within;
+    this.#otherSites = new Set(otherSites.map((site) => new URL(site).origin));
   }
 
   /** The cookies this browser would send to `path`. */
@@ -70,7 +76,8 @@ export class Browser {
     assert.ok(form, `no form for ${actionSuffix} on ${page.url}: ${page.html.slice(0, 2000)}`);
     const fields: Record<string, string> = { ...form.fields, ...values };
     for (const name of omit) delete fields[name];
-    return this.#navigate('POST', form.action, new URLSearchParams(fields).toString());
+    // Relative to the page the form is on (an identity provider's forms post to that provider).
+    return this.#navigate('POST', new URL(form.action, page.url).toString(), new URLSearchParams(fields).toString());
   }
 
   async #navigate(method: string, url: string, body?: string): Promise<Page> {
@@ -86,7 +93,8 @@ export class Browser {
       if (response.status >= 300 && response.status < 400 && location) {
         const next = new URL(location, target);
         await response.arrayBuffer();
-        if (next.origin !== this.origin || !next.pathname.startsWith(SIGN_IN_PAGE)) {
+        const followed = next.origin === this.origin ? this.#within.some((prefix) => next.pathname.startsWith(prefix)) : this.#otherSites.has(next.origin);
+        if (!followed) {
           return { status: response.status, url: target.toString(), headers: response.headers, html: '', forms: [], leftTo: next.toString() };
         }
         // 303 (and 302 after a POST) continue as GET, as browsers do.

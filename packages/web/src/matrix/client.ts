@@ -5,6 +5,7 @@
  */
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
 import { homeserverUrl, type StoredSession } from './session.ts';
+import { cryptoCallbacks } from './secret-storage.ts';
 
 export const CRYPTO_DB_PREFIX = 'caduceus';
 
@@ -16,6 +17,7 @@ export function makeClient(session?: StoredSession): MatrixClient {
     timelineSupport: true,
     // No calls in this app: don't poll /voip/turnServer.
     disableVoip: true,
+    cryptoCallbacks,
   });
 }
 

@@ -64,3 +64,22 @@ export async function localData(page: Page): Promise<{ databases: string[]; loca
     localStorageKeys: Object.keys(localStorage),
   }))()`);
 }
+
+/**
+ * Signs in through the server's MFA sign-in page as someone who must use a second factor (an
+ * administrator): password, then enrolling an authenticator app on first use — the test reads the
+ * key the page shows and computes the code at the server's clock, as the person's phone would.
+ */
+export async function signInWithTotp(page: Page, user: { localpart: string; password: string }, codeAt: (secret: string) => Promise<string>): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Sign in with your organisation' }).click();
+  await page.getByLabel('User name').fill(user.localpart);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  const secret = await page.locator('[data-totp-secret]').getAttribute('data-totp-secret');
+  if (!secret) throw new Error('the enrolment page shows no TOTP key');
+  await page.getByLabel('Code the app shows now').fill(await codeAt(secret));
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('button', { name: /I have saved them/ }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
+}

@@ -14,15 +14,21 @@ const Time = Type.String({ minLength: 1, maxLength: 40, description: 'ISO 8601 t
 const Filter = {
   from_time: Type.Optional(Time),
   to_time: Type.Optional(Time),
-  user_id: Type.Optional(Type.String({ minLength: 3, maxLength: 255, pattern: '^@' })),
-  room_id: Type.Optional(Type.String({ minLength: 3, maxLength: 255, pattern: '^!' })),
+  user_id: Type.Optional(Type.String({ minLength: 3, maxLength: 255, pattern: '^@', description: 'Entries this user performed or that concern them' })),
+  room_id: Type.Optional(Type.String({ minLength: 3, maxLength: 255, pattern: '^!', description: 'Entries about this room' })),
+  action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9_.]+$', description: 'An exact action, or a prefix ending in "." such as "admin."' })),
+  outcome: Type.Optional(Type.Enum(['success', 'failure', 'refused'])),
 };
 
-const filterOf = (q: { from_time?: string | undefined; to_time?: string | undefined; user_id?: string | undefined; room_id?: string | undefined }) => ({
+type FilterQuery = { from_time?: string | undefined; to_time?: string | undefined; user_id?: string | undefined; room_id?: string | undefined; action?: string | undefined; outcome?: 'success' | 'failure' | 'refused' | undefined };
+
+const filterOf = (q: FilterQuery) => ({
   fromTs: parseTime('from_time', q.from_time),
   toTs: parseTime('to_time', q.to_time),
   userId: q.user_id,
   roomId: q.room_id,
+  action: q.action,
+  outcome: q.outcome,
 });
 
 export function adminAuditRoutes(app: App, { admin }: Services) {
@@ -33,17 +39,16 @@ export function adminAuditRoutes(app: App, { admin }: Services) {
       config: { admin: { area, verb: 'search' } },
       schema: {
         tags,
-        summary: 'Search entries by time, user (actor or target), room and action ("admin." matches every admin action)',
+        summary: 'Search entries by time, user (actor or target), room, action ("admin." matches every admin action) and outcome',
         querystring: Type.Object({
           ...Filter,
-          action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9_.]+$' })),
           from: Type.Optional(Type.Integer({ minimum: 0, description: 'next_from of the previous page' })),
           limit: Type.Optional(Limit),
         }),
       },
     },
     async (request) =>
-      admin.audit.search(adminCaller(request), { ...filterOf(request.query), action: request.query.action }, { from: request.query.from, limit: request.query.limit ?? 100 }),
+      admin.audit.search(adminCaller(request), filterOf(request.query), { from: request.query.from, limit: request.query.limit ?? 100 }),
   );
 
   /** GET /_caduceus/admin/v1/audit/export */

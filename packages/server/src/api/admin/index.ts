@@ -13,10 +13,12 @@ import { adminDeviceRoutes } from './devices.ts';
 import { adminRoomRoutes } from './rooms.ts';
 import { adminRegistrationTokenRoutes } from './registration-tokens.ts';
 import { adminPolicyRoutes } from './policies.ts';
+import { adminDepartmentRoutes } from './departments.ts';
 import { adminAuditRoutes } from './audit.ts';
 import { adminNoticeRoutes } from './notices.ts';
 import { adminReportRoutes } from './report.ts';
 import { adminWhoamiRoutes } from './whoami.ts';
+import { adminRetentionRoutes } from './retention.ts';
 
 export const ADMIN_PREFIX = '/_caduceus/admin/v1';
 
@@ -47,10 +49,12 @@ export async function adminRoutes(app: App, services: Services) {
       adminRoomRoutes(admin, services);
       adminRegistrationTokenRoutes(admin, services);
       adminPolicyRoutes(admin, services);
+      adminDepartmentRoutes(admin, services);
       adminAuditRoutes(admin, services);
       adminNoticeRoutes(admin, services);
       adminReportRoutes(admin, services);
       adminWhoamiRoutes(admin, services);
+      adminRetentionRoutes(admin, services);
 
       /** GET /_caduceus/admin/v1/openapi.json */
       admin.get('/openapi.json', { schema: { hide: true } }, async () => admin.swagger());

@@ -56,7 +56,19 @@ export function registerRoutes(app: App, services: Services) {
         kind,
         clientAddress: request.ip,
       });
-      return sessionResponse(result);
+      return {
+        ...sessionResponse(result),
+        // Like inhibit_login: no session. Says why, and how the person signs in (spec clients show "sign in now").
+        ...(result.secondFactorRequired
+          ? {
+              'org.caduceus.sign_in_required': {
+                reason: 'mfa_required',
+                login_type: 'm.login.sso',
+                message: 'Your account was created. Sign in through single sign-on to set up your second factor.',
+              },
+            }
+          : {}),
+      };
     },
   );
 

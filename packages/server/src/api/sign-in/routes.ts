@@ -16,18 +16,21 @@ import type { Services } from '../../services/index.ts';
 import type { Flow, StepResult } from '../../services/mfa/index.ts';
 import { clearFlowCookie, flowCookie, SIGN_IN_PATH } from './cookies.ts';
 import { flowPage, messagePage } from './templates.ts';
+import { confirmedPage } from './account-templates.ts';
+import { accountPageRoutes } from './account-routes.ts';
 
 const STATIC_FILES: Record<string, { type: string; body: string }> = {
   'webauthn.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/webauthn.js', import.meta.url), 'utf8') },
   'sign-in.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./static/sign-in.css', import.meta.url), 'utf8') },
+  'auth-done.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/auth-done.js', import.meta.url), 'utf8') },
 };
 
 const MAX_FORM_BYTES = 32 * 1024;
 const Csrf = Type.Optional(Type.String({ maxLength: 256 }));
 const PasswordForm = Type.Object({ csrf: Csrf, user: Type.String({ maxLength: 255 }), password: Type.String({ maxLength: 1024 }) });
-const CodeForm = Type.Object({ csrf: Csrf, code: Type.String({ maxLength: 64 }) });
-const CredentialForm = Type.Object({ csrf: Csrf, credential: Type.String({ maxLength: 16 * 1024 }) });
-const EmptyForm = Type.Object({ csrf: Csrf });
+export const CodeForm = Type.Object({ csrf: Csrf, code: Type.String({ maxLength: 64 }) });
+export const CredentialForm = Type.Object({ csrf: Csrf, credential: Type.String({ maxLength: 16 * 1024 }) });
+export const EmptyForm = Type.Object({ csrf: Csrf });
 const StaticParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
 
 function securityHeaders(reply: FastifyReply, formDestination?: string) {
@@ -41,7 +44,7 @@ function securityHeaders(reply: FastifyReply, formDestination?: string) {
   reply.header('Cache-Control', 'no-store');
 }
 
-function sendHtml(reply: FastifyReply, status: number, body: string, formDestination?: string) {
+export function sendHtml(reply: FastifyReply, status: number, body: string, formDestination?: string) {
   securityHeaders(reply, formDestination);
   return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
@@ -53,11 +56,12 @@ const noFlow = (reply: FastifyReply, publicUrl: string) => {
 
 export function signInPageRoutes(app: App, services: Services) {
   const { flows } = services.mfa;
+  services.mfa.lockoutNotices?.useLogger(app.log);
   const publicUrl = () => services.config.publicUrl;
 
   const respond = (reply: FastifyReply, flow: Flow, result: StepResult) => {
     if (result.kind === 'done') {
-      clearFlowCookie(reply, publicUrl());
+      if (!result.keepCookie) clearFlowCookie(reply, publicUrl());
       securityHeaders(reply);
       return reply.redirect(result.location, 303);
     }
@@ -146,6 +150,40 @@ export function signInPageRoutes(app: App, services: Services) {
     page.post(`${SIGN_IN_PATH}/continue`, { ...post, schema: { body: EmptyForm } }, async (request, reply) => {
       const flow = await formFlow(request, request.body.csrf, reply);
       return flow && respond(reply, flow, await flows.acknowledgeRecoveryCodes(flow, request.ip));
+    });
+
+    page.post(`${SIGN_IN_PATH}/skip`, { ...post, schema: { body: EmptyForm } }, async (request, reply) => {
+      const flow = await formFlow(request, request.body.csrf, reply);
+      return flow && respond(reply, flow, await flows.skipEnrollment(flow, request.ip));
+    });
+
+    /** The end of an m.login.sso confirmation: tells the client (spec "Fallback"). */
+    page.get(`${SIGN_IN_PATH}/confirmed`, async (_request, reply) => sendHtml(reply, 200, confirmedPage()));
+
+    accountPageRoutes(page, services, formFlow, respond);
+
+    /** GET /_caduceus/sign-in/upstream: on to the organisation's identity provider. */
+    page.get(`${SIGN_IN_PATH}/upstream`, post, async (request, reply) => {
+      const upstream = services.mfa.upstream;
+      const flow = await flows.load(flowCookie(request));
+      if (!flow) return noFlow(reply, publicUrl());
+      if (!upstream) throw new MatrixError('M_NOT_FOUND', 'No identity provider is configured');
+      securityHeaders(reply);
+      return reply.redirect(await upstream.start(flow), 303);
+    });
+
+    /** GET /_caduceus/sign-in/upstream/callback: back from the identity provider with a code. */
+    page.get(`${SIGN_IN_PATH}/upstream/callback`, post, async (request, reply) => {
+      const upstream = services.mfa.upstream;
+      const flow = await flows.load(flowCookie(request));
+      if (!flow) return noFlow(reply, publicUrl());
+      if (!upstream) throw new MatrixError('M_NOT_FOUND', 'No identity provider is configured');
+      try {
+        return await respond(reply, flow, await upstream.finish(flow, new URL(request.url, publicUrl()), request.ip));
+      } catch (err) {
+        if (!(err instanceof MatrixError) || err.status >= 500) throw err;
+        return respond(reply, flow, { kind: 'show', view: await flows.view(flow), error: err.message, status: err.status });
+      }
     });
 
     page.post(`${SIGN_IN_PATH}/cancel`, { ...post, schema: { body: EmptyForm } }, async (request, reply) => {

@@ -36,7 +36,7 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Markup 
   return new Markup(out);
 }
 
-function page(title: string, body: Markup, error?: string): string {
+export function page(title: string, body: Markup, error?: string, script = 'webauthn.js'): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -45,7 +45,7 @@ function page(title: string, body: Markup, error?: string): string {
 <meta name="referrer" content="no-referrer">
 <title>${title} · Caduceus</title>
 <link rel="stylesheet" href="${SIGN_IN_PATH}/static/sign-in.css">
-<script src="${SIGN_IN_PATH}/static/webauthn.js" defer></script>
+<script src="${SIGN_IN_PATH}/static/${script}" defer></script>
 </head>
 <body>
 <main>
@@ -58,17 +58,23 @@ ${body}
 `.text;
 }
 
-const csrf = (view: FlowView) => html`<input type="hidden" name="csrf" value="${view.csrfToken}">`;
+export const csrf = (view: FlowView) => html`<input type="hidden" name="csrf" value="${view.csrfToken}">`;
 
-function cancelForm(view: FlowView): Markup {
+export function cancelForm(view: FlowView): Markup {
   return html`<form method="post" action="${SIGN_IN_PATH}/cancel" class="secondary">${csrf(view)}<button type="submit">Cancel</button></form>`;
 }
 
 function passwordStage(view: FlowView): Markup {
-  return html`<form method="post" action="${SIGN_IN_PATH}/password">
+  if (view.upstreamProvider) {
+    return html`${view.forUser ? html`<p>To ${view.purpose ?? 'continue'}, confirm it is you, <strong>${view.forUser}</strong>.</p>` : ''}
+<p><a class="button" href="${SIGN_IN_PATH}/upstream">Continue with ${view.upstreamProvider}</a></p>
+${cancelForm(view)}`;
+  }
+  return html`${view.forUser ? html`<p>To ${view.purpose ?? 'continue'}, confirm it is you, <strong>${view.forUser}</strong>.</p>` : ''}
+<form method="post" action="${SIGN_IN_PATH}/password">
 ${csrf(view)}
 <label for="user">User name</label>
-<input id="user" name="user" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="255" autofocus>
+<input id="user" name="user" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="255"${view.forUser ? html` value="${view.forUser}" readonly` : raw(' autofocus')}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
 <button type="submit">Continue</button>
@@ -76,7 +82,7 @@ ${csrf(view)}
 ${cancelForm(view)}`;
 }
 
-function webauthnForm(view: FlowView, action: string, mode: 'get' | 'create', options: unknown, label: string): Markup {
+export function webauthnForm(view: FlowView, action: string, mode: 'get' | 'create', options: unknown, label: string): Markup {
   return html`<form method="post" action="${SIGN_IN_PATH}/${action}" data-webauthn="${mode}" data-options="${JSON.stringify(options)}">
 ${csrf(view)}
 <input type="hidden" name="credential" value="">
@@ -86,7 +92,7 @@ ${csrf(view)}
 </form>`;
 }
 
-function codeField(id: string, label: string, autofocus: boolean): Markup {
+export function codeField(id: string, label: string, autofocus: boolean): Markup {
   return html`<label for="${id}">${label}</label>
 <input id="${id}" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7" required${autofocus ? raw(' autofocus') : ''}>`;
 }
@@ -108,37 +114,49 @@ ${csrf(view)}
 ${cancelForm(view)}`;
 }
 
-function enrollStage(view: FlowView): Markup {
+/** Setting up an authenticator app: QR code, key, and the form for the first code. `action` is under the page's path. */
+export function totpSetup(view: FlowView, action: string): Markup {
   const totp = view.totpEnrollment;
-  return html`<p>Signed in as <strong>${view.userId}</strong>. Your organisation requires a second factor. Set up one of these now.</p>
-${
-  totp
-    ? html`<section aria-labelledby="totp-heading">
+  if (!totp) return html``;
+  return html`<section aria-labelledby="totp-heading">
 <h2 id="totp-heading">Authenticator app</h2>
 <p>Scan this code with an authenticator app (for example FreeOTP, Aegis, Google or Microsoft Authenticator), or type the key in by hand.</p>
 <figure class="qr" role="img" aria-label="QR code of the key below">${raw(totp.qrSvg)}</figure>
 <p>Key: <code class="secret" data-totp-secret="${totp.secret}">${totp.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
 <p class="hint"><a href="${totp.uri}">Open in an authenticator app on this device</a></p>
-<form method="post" action="${SIGN_IN_PATH}/enroll/totp">${csrf(view)}${codeField('code', 'Code the app shows now', false)}<button type="submit">Confirm</button></form>
-</section>`
-    : ''
+<form method="post" action="${SIGN_IN_PATH}/${action}">${csrf(view)}${codeField('code', 'Code the app shows now', false)}<button type="submit">Confirm</button></form>
+</section>`;
 }
-${
-  view.webauthnCreation
-    ? html`<section aria-labelledby="webauthn-heading">
+
+export function passkeySetup(view: FlowView, action: string): Markup {
+  if (!view.webauthnCreation) return html``;
+  return html`<section aria-labelledby="webauthn-heading">
 <h2 id="webauthn-heading">Passkey or security key</h2>
-${webauthnForm(view, 'enroll/webauthn', 'create', view.webauthnCreation, 'Register a passkey or security key')}
-</section>`
-    : ''
+${webauthnForm(view, action, 'create', view.webauthnCreation, 'Register a passkey or security key')}
+</section>`;
 }
+
+function enrollStage(view: FlowView): Markup {
+  return html`<p>Signed in as <strong>${view.userId}</strong>. ${
+    view.enrollOptional
+      ? 'A second factor keeps your account safe even if your password leaks. Set one up now, or skip this for now.'
+      : 'Your organisation requires a second factor. Set up one of these now.'
+  }</p>
+${totpSetup(view, 'enroll/totp')}
+${passkeySetup(view, 'enroll/webauthn')}
+${view.enrollOptional ? html`<form method="post" action="${SIGN_IN_PATH}/skip" class="secondary">${csrf(view)}<button type="submit">Skip for now</button></form>` : ''}
 ${cancelForm(view)}`;
+}
+
+export function recoveryCodesList(codes: string[]): Markup {
+  return html`<p>Keep these recovery codes somewhere safe (printed, or in a password manager). Each one signs you in once if you lose your phone or key. They are shown only now.</p>
+<ol class="codes">${codes.map((c) => html`<li><code>${c}</code></li>`)}</ol>`;
 }
 
 function recoveryCodesStage(view: FlowView, codes?: string[]): Markup {
   return html`${
     codes
-      ? html`<p>Keep these recovery codes somewhere safe (printed, or in a password manager). Each one signs you in once if you lose your phone or key. They are shown only now.</p>
-<ol class="codes">${codes.map((c) => html`<li><code>${c}</code></li>`)}</ol>`
+      ? recoveryCodesList(codes)
       : html`<p>Your recovery codes were shown once, when you set up your second factor.</p>`
   }
 <form method="post" action="${SIGN_IN_PATH}/continue">${csrf(view)}<button type="submit">I have saved them — continue</button></form>`;
@@ -149,9 +167,11 @@ const TITLES: Record<FlowView['stage'], string> = {
   second_factor: 'Confirm it is you',
   enroll: 'Set up a second factor',
   recovery_codes: 'Save your recovery codes',
+  account: 'Your sign-in methods',
 };
 
 export function flowPage(view: FlowView, error?: string, codes?: string[]): string {
+  if (view.stage === 'account') return messagePage(TITLES.account, 'Open the account page to manage your sign-in methods.');
   const body =
     view.stage === 'password'
       ? passwordStage(view)

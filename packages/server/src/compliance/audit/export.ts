@@ -1,5 +1,5 @@
 /**
- * Exports audit entries by time range, user and room as JSON lines, CSV or a FHIR R4 Bundle of
+ * Exports audit entries by time range, user, room, action and outcome as JSON lines, CSV or a FHIR R4 Bundle of
  * AuditEvents. The export is itself recorded (`audit.export`) before any entry leaves, so an export
  * that cannot be recorded does not happen.
  */
@@ -19,6 +19,9 @@ export interface ExportRequest {
   /** Entries this user performed or that concern them. */
   userId?: string | undefined;
   roomId?: string | undefined;
+  /** An exact action, or a prefix ending in ".". */
+  action?: string | undefined;
+  outcome?: string | undefined;
   serverName: string;
   /** Who exports, when not the current request (the CLI). */
   actor?: AuditActor | undefined;
@@ -37,14 +40,6 @@ function targetOf(row: AuditEntryRow): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-function matches(row: AuditEntryRow, request: ExportRequest): boolean {
-  if (request.userId === undefined && request.roomId === undefined) return true;
-  const target = targetOf(row);
-  if (request.userId !== undefined && row.actorUserId !== request.userId && target.userId !== request.userId) return false;
-  if (request.roomId !== undefined && target.roomId !== request.roomId) return false;
-  return true;
 }
 
 /** The entry as JSON: the columns, with target and details as objects. */
@@ -95,6 +90,8 @@ export async function exportAuditTrail(audit: AuditTrail, store: AuditStore, req
       via: request.via,
       from: request.fromTs !== undefined ? new Date(request.fromTs).toISOString() : null,
       to: request.toTs !== undefined ? new Date(request.toTs).toISOString() : null,
+      action: request.action ?? null,
+      outcome: request.outcome ?? null,
     },
   });
 
@@ -104,9 +101,18 @@ export async function exportAuditTrail(audit: AuditTrail, store: AuditStore, req
   }
   let count = 0;
   for (let after: number | undefined; ; ) {
-    const page = await store.entries({ afterSeq: after, limit: PAGE, fromTs: request.fromTs, toTs: request.toTs });
+    // The filters are SQL (indexed): each page holds only matching entries.
+    const page = await store.entries({
+      afterSeq: after,
+      limit: PAGE,
+      fromTs: request.fromTs,
+      toTs: request.toTs,
+      userId: request.userId,
+      roomId: request.roomId,
+      action: request.action,
+      outcome: request.outcome,
+    });
     for (const row of page) {
-      if (!matches(row, request)) continue;
       if (request.format === 'jsonl') await write(`${JSON.stringify(entryJson(row))}\n`);
       else if (request.format === 'csv') await write(csvRow(row));
       else await write(`${count > 0 ? ',' : ''}\n${JSON.stringify({ fullUrl: `urn:caduceus:audit:${row.seq}`, resource: toFhirAuditEvent(row, request.serverName) })}`);

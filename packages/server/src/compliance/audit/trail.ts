@@ -47,7 +47,6 @@ export class HashChainedAuditTrail implements AuditTrail {
   }
 
   async record(entry: AuditRecord, stores?: Stores): Promise<void> {
-    if (process.env.TEMP_AUDIT_BENCH_OFF) return; // TEMPORARY A/B measurement
     const pending = this.#pending(entry);
     if (stores) await this.#append(stores, pending);
     else await this.#storage.transaction((own) => this.#append(own, pending));

@@ -7,7 +7,7 @@ import { MatrixError, type Role } from '@caduceus/core';
 import type { AuditRecord, AuditTrail } from '../../compliance/audit/index.ts';
 import type { Storage, Stores } from '../../storage/index.ts';
 
-export const ADMIN_AREAS = ['users', 'devices', 'rooms', 'registration_tokens', 'policies', 'audit', 'notices', 'report'] as const;
+export const ADMIN_AREAS = ['users', 'devices', 'rooms', 'registration_tokens', 'policies', 'departments', 'audit', 'notices', 'report', 'retention'] as const;
 export type AdminArea = (typeof ADMIN_AREAS)[number];
 
 /** Security officers read the audit trail and the compliance report; everything else is for administrators. */
@@ -44,6 +44,14 @@ export class AdminAuditor {
   readonly #audit: AuditTrail;
   constructor(audit: AuditTrail) {
     this.#audit = audit;
+  }
+
+  /**
+   * A transaction for an admin action that records its success entry with `stores`, opened as the
+   * trail requires (chain lock before any row) so it cannot deadlock with the stream writer.
+   */
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.#audit.transaction(work);
   }
 
   actor(caller: AdminCaller) {

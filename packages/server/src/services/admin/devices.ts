@@ -1,13 +1,17 @@
 /** A user's devices as an administrator sees them, and remote wipe (one device or all of them). */
 import { MatrixError, parseUserId } from '@caduceus/core';
 import type { AuditActor } from '../../compliance/audit/index.ts';
-import type { Storage } from '../../storage/index.ts';
+import type { Storage, Stores } from '../../storage/index.ts';
 import type { AdminAuditor, AdminCaller } from './access.ts';
 
 /** Remote wipe as the session service provides it: the sessions end and their clients are told to erase local data. */
+type AlsoIn = (stores: Stores, deviceIds: readonly string[]) => Promise<void>;
+
 export interface DeviceWiper {
-  wipeDevice(userId: string, deviceId: string, actor: AuditActor): Promise<unknown>;
-  wipeUser(userId: string, actor: AuditActor): Promise<unknown>;
+  /** `alsoIn` writes in the wipe's own transaction (the admin call's audit entry): both commit or neither. */
+  wipeDevice(userId: string, deviceId: string, actor: AuditActor, alsoIn?: AlsoIn): Promise<unknown>;
+  /** Returns the devices wiped. */
+  wipeUser(userId: string, actor: AuditActor, exceptDeviceId?: undefined, alsoIn?: AlsoIn): Promise<readonly string[]>;
 }
 
 export class AdminDeviceService {
@@ -40,10 +44,10 @@ export class AdminDeviceService {
   }
 
   async wipe(caller: AdminCaller, userId: string, deviceId: string) {
-    return this.#auditor.run(caller, 'devices', 'wipe', { userId, deviceId }, async () => {
+    return this.#auditor.run(caller, 'devices', 'wipe', { userId, deviceId }, async (record) => {
       await this.#existingUser(userId);
       if (!(await this.#storage.sessions.getDevice(userId, deviceId))) throw new MatrixError('M_NOT_FOUND', 'No such device');
-      await this.#wiper.wipeDevice(userId, deviceId, this.#auditor.actor(caller));
+      await this.#wiper.wipeDevice(userId, deviceId, this.#auditor.actor(caller), (stores) => record({}, stores));
       return {};
     });
   }
@@ -51,10 +55,9 @@ export class AdminDeviceService {
   async wipeAll(caller: AdminCaller, userId: string) {
     return this.#auditor.run(caller, 'devices', 'wipe_all', { userId }, async (record) => {
       await this.#existingUser(userId);
-      const count = (await this.#storage.sessions.listDevices(userId)).length;
-      await this.#wiper.wipeUser(userId, this.#auditor.actor(caller));
-      await record({ count });
-      return { wiped: count };
+      // Without a device to wipe nothing is written, and the entry is recorded on its own afterwards.
+      const ended = await this.#wiper.wipeUser(userId, this.#auditor.actor(caller), undefined, (stores, deviceIds) => record({ count: deviceIds.length }, stores));
+      return { wiped: ended.length };
     });
   }
 

@@ -5,11 +5,13 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { AccountService } from '../accounts.ts';
 import type { Clock } from '../clock.ts';
+import type { DepartmentService } from '../departments.ts';
 import type { SessionService } from '../sessions.ts';
 import type { RegistrationTokenService } from '../registration-tokens.ts';
 import type { StreamWriter } from '../stream-writer.ts';
 import { AdminAuditor, AdminGatekeeper } from './access.ts';
 import { AdminAuditService } from './audit.ts';
+import { AdminDepartmentService } from './departments.ts';
 import { AdminDeviceService, type DeviceWiper } from './devices.ts';
 import { AdminNoticeService, type NoticeSender } from './notices.ts';
 import { PolicyService } from './policies.ts';
@@ -26,6 +28,7 @@ export interface AdminServices {
   rooms: AdminRoomService;
   registrationTokens: AdminRegistrationTokenService;
   policies: PolicyService;
+  departments: AdminDepartmentService;
   audit: AdminAuditService;
   notices: AdminNoticeService;
   report: ComplianceReportService;
@@ -41,6 +44,7 @@ export interface AdminDeps {
   accounts: AccountService;
   sessions: SessionService;
   registrationTokens: RegistrationTokenService;
+  departments: DepartmentService;
   wiper: DeviceWiper;
   notices: NoticeSender;
 }
@@ -56,6 +60,7 @@ export function createAdminServices(deps: AdminDeps): AdminServices {
     rooms: new AdminRoomService(deps.storage, auditor),
     registrationTokens: new AdminRegistrationTokenService(deps.storage, deps.registrationTokens, auditor),
     policies: new PolicyService(deps.config, deps.storage, auditor),
+    departments: new AdminDepartmentService(deps.departments, auditor),
     audit,
     notices: new AdminNoticeService(auditor, deps.notices),
     report: new ComplianceReportService({ ...deps, auditor, audit, factors }),

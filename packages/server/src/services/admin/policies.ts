@@ -97,7 +97,7 @@ export class PolicyService {
     });
     const changed = Object.fromEntries(resolved.map(({ definition, value }) => [definition.key, value === null ? 'default' : JSON.stringify(value)]));
     return this.#auditor.run(caller, 'policies', 'update', {}, async (record) => {
-      await this.#storage.transaction(async (stores) => {
+      await this.#auditor.transaction(async (stores) => {
         for (const { definition, value } of resolved) {
           if (value === null) await stores.settings.delete(PREFIX + definition.key);
           else await stores.settings.set(PREFIX + definition.key, JSON.stringify(value));

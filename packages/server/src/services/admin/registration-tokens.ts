@@ -33,20 +33,29 @@ export class AdminRegistrationTokenService {
   async create(caller: AdminCaller, request: { token?: string | undefined; usesAllowed?: number | null | undefined; expiryTs?: number | null | undefined }) {
     // The token itself is a secret until used: the audit entry names who made one, not its value.
     return this.#auditor.run(caller, 'registration_tokens', 'create', {}, async (record) => {
-      const created = await this.#tokens.create({
-        ...(request.token !== undefined ? { token: request.token } : {}),
-        usesAllowed: request.usesAllowed ?? null,
-        expiryTs: request.expiryTs ?? null,
-        createdBy: caller.userId,
+      const created = await this.#auditor.transaction(async (stores) => {
+        const token = await this.#tokens.create(
+          {
+            ...(request.token !== undefined ? { token: request.token } : {}),
+            usesAllowed: request.usesAllowed ?? null,
+            expiryTs: request.expiryTs ?? null,
+            createdBy: caller.userId,
+          },
+          stores,
+        );
+        await record({ usesAllowed: token.usesAllowed, expiryTs: token.expiryTs }, stores);
+        return token;
       });
-      await record({ usesAllowed: created.usesAllowed, expiryTs: created.expiryTs });
       return view(created);
     });
   }
 
   async delete(caller: AdminCaller, token: string) {
-    return this.#auditor.run(caller, 'registration_tokens', 'delete', {}, async () => {
-      if (!(await this.#storage.registrationTokens.delete(token))) throw new MatrixError('M_NOT_FOUND', 'No such registration token');
+    return this.#auditor.run(caller, 'registration_tokens', 'delete', {}, async (record) => {
+      await this.#auditor.transaction(async (stores) => {
+        if (!(await stores.registrationTokens.delete(token))) throw new MatrixError('M_NOT_FOUND', 'No such registration token');
+        await record({}, stores);
+      });
       return {};
     });
   }

@@ -79,7 +79,7 @@ export class AdminRoomService {
   async setBlocked(caller: AdminCaller, roomId: string, blocked: boolean) {
     return this.#auditor.run(caller, 'rooms', blocked ? 'block' : 'unblock', { roomId }, async (record) => {
       if (!isValidRoomId(roomId)) throw new MatrixError('M_INVALID_PARAM', 'Not a room id');
-      await this.#storage.transaction(async (stores) => {
+      await this.#auditor.transaction(async (stores) => {
         if (!(await stores.rooms.setBlocked(roomId, blocked))) throw new MatrixError('M_NOT_FOUND', 'No such room');
         await record({}, stores);
       });

@@ -4,7 +4,7 @@
  */
 import { MatrixError, isRole, parseUserId, type Role } from '@caduceus/core';
 import type { Config } from '../../config/config.ts';
-import type { Storage } from '../../storage/index.ts';
+import type { Storage, Stores } from '../../storage/index.ts';
 import type { AccountService } from '../accounts.ts';
 import { checkPasswordPolicy, hashPassword } from '../passwords.ts';
 import type { SessionService } from '../sessions.ts';
@@ -22,8 +22,8 @@ export interface AdminUserView {
 
 /** What the admin API needs of the second-factor store (the MFA service provides it). */
 export interface SecondFactors {
-  /** Removes every factor of the user; how many were removed. */
-  removeAll(userId: string): Promise<number>;
+  /** Removes every factor of the user; how many were removed. `alsoIn` writes in the same transaction. */
+  removeAll(userId: string, alsoIn?: (stores: Stores, removed: number) => Promise<void>): Promise<number>;
   /** Active users without any second factor. */
   usersWithout(): Promise<string[]>;
 }
@@ -86,14 +86,16 @@ export class AdminUserService {
   async create(caller: AdminCaller, request: { localpart: string; password: string; roles: string[]; displayname?: string | undefined }) {
     const roles = checkRoles(request.roles);
     return this.#auditor.run(caller, 'users', 'create', { localpart: request.localpart.toLowerCase() }, async (record) => {
-      const userId = await this.#accounts.createUser({
-        localpart: request.localpart,
-        password: request.password,
-        admin: roles.includes('admin'),
-        roles,
-        ...(request.displayname !== undefined ? { displayname: request.displayname } : {}),
-      });
-      await record({ userId, roles: roles.join(',') });
+      const userId = await this.#accounts.createUser(
+        {
+          localpart: request.localpart,
+          password: request.password,
+          admin: roles.includes('admin'),
+          roles,
+          ...(request.displayname !== undefined ? { displayname: request.displayname } : {}),
+        },
+        (stores, created) => record({ userId: created, roles: roles.join(',') }, stores),
+      );
       return { user_id: userId, roles };
     });
   }
@@ -101,7 +103,7 @@ export class AdminUserService {
   async setRoles(caller: AdminCaller, userId: string, requested: string[]) {
     const roles = checkRoles(requested);
     return this.#auditor.run(caller, 'users', 'roles', { userId }, async (record) => {
-      await this.#storage.transaction(async (stores) => {
+      await this.#auditor.transaction(async (stores) => {
         const user = await stores.users.get(userId);
         if (!user) throw new MatrixError('M_NOT_FOUND', 'No such user');
         const before = await stores.roles.rolesOf(userId);
@@ -153,8 +155,7 @@ export class AdminUserService {
     return this.#auditor.run(caller, 'users', 'reset_mfa', { userId }, async (record) => {
       await this.#existing(userId);
       if (!this.#factors) throw new MatrixError('M_UNRECOGNIZED', 'Second factors are not available on this server', { status: 404 });
-      const removed = await this.#factors.removeAll(userId);
-      await record({ removed });
+      const removed = await this.#factors.removeAll(userId, (stores, count) => record({ removed: count }, stores));
       return { removed };
     });
   }

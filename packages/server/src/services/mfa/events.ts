@@ -1,13 +1,13 @@
 /**
  * Every authentication event goes through here on its way to the audit trail: the sign-in page's attempts,
- * factor enrolment, recovery-code use and lockouts (removal is the admin API's, in
- * services/admin/second-factors.ts). Never codes, passwords or tokens.
+ * factor enrolment and removal (by the user; an administrator's reset is the admin API's, in
+ * services/admin/second-factors.ts), recovery-code use and lockouts. Never codes, passwords or tokens.
  */
 import type { AuditOutcome, AuditTrail } from '../../compliance/audit/index.ts';
 import type { Stores } from '../../storage/index.ts';
 
 export type SignInMethod = 'sign_in_page' | 'm.login.password' | 'm.login.token';
-export type Factor = 'password' | 'totp' | 'webauthn' | 'recovery_code';
+export type Factor = 'password' | 'totp' | 'webauthn' | 'recovery_code' | 'upstream_idp';
 
 export interface LockoutNotice {
   userId: string;
@@ -49,6 +49,19 @@ export class AuthEvents {
 
   async enrolled(userId: string, address: string, factor: 'totp' | 'webauthn', stores?: Stores): Promise<void> {
     await this.#audit.record({ action: 'auth.mfa.enroll', outcome: 'success', actor: { userId, address }, target: { userId }, details: { factor } }, stores);
+  }
+
+  async removed(userId: string, address: string, factor: 'totp' | 'webauthn', stores?: Stores): Promise<void> {
+    await this.#audit.record({ action: 'auth.mfa.remove', outcome: 'success', actor: { userId, address }, target: { userId }, details: { factor, by: 'self' } }, stores);
+  }
+
+  async recoveryCodesRegenerated(userId: string, address: string, stores?: Stores): Promise<void> {
+    await this.#audit.record({ action: 'auth.recovery_codes.regenerate', outcome: 'success', actor: { userId, address }, target: { userId } }, stores);
+  }
+
+  /** Re-authentication for a sensitive action (UIA) through the sign-in page or the upstream identity provider. */
+  async reauth(outcome: AuditOutcome, userId: string, purpose: string, method: string, reason?: string): Promise<void> {
+    await this.#audit.record({ action: 'auth.reauth', outcome, actor: { userId }, target: { userId }, details: { purpose, method, ...(reason ? { reason } : {}) } });
   }
 
   async recoveryCode(outcome: AuditOutcome, userId: string, address: string, remaining: number | null): Promise<void> {

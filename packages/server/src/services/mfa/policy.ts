@@ -34,6 +34,15 @@ export class MfaPolicy {
     return { mfaRequired, passwordLoginAllowed: !mfaRequired || roles.includes('service') };
   }
 
+  /**
+   * Whether re-authentication (UIA) may use the password alone: only where password login is allowed
+   * and the account has a password (one provisioned by the upstream identity provider has none).
+   */
+  async reauthByPassword(userId: string): Promise<boolean> {
+    if (!(await this.forUser(this.#storage, userId)).passwordLoginAllowed) return false;
+    return Boolean((await this.#storage.users.get(userId))?.passwordHash);
+  }
+
   /** Whether `GET /login` should still list m.login.password: someone may use it. */
   async passwordLoginOffered(): Promise<boolean> {
     return this.mode === 'optional' || (await this.#storage.roles.usersWithRole('service')).length > 0;

@@ -24,7 +24,8 @@ import type { WebAuthnService } from './webauthn.ts';
 /** How long a person has to get through the page, enrolment included. */
 export const FLOW_LIFETIME_MS = 15 * 60_000;
 
-export type Stage = 'password' | 'second_factor' | 'enroll' | 'recovery_codes';
+/** `account`: the person signed in to manage their own factors (services/mfa/factor-management.ts). */
+export type Stage = 'password' | 'second_factor' | 'enroll' | 'recovery_codes' | 'account';
 
 /** Finishes a flow: e.g. SSO issues a login token and returns to the client. */
 export interface CompletionHandler {
@@ -33,6 +34,10 @@ export interface CompletionHandler {
   destination(completion: SignInCompletion): string;
   /** Where to send the browser once `userId` is authenticated. */
   complete(userId: string, completion: SignInCompletion): Promise<string>;
+  /** The flow lives on as the account page instead of ending (its cookie stays). */
+  readonly keepsFlow?: boolean;
+  /** Under `mfa: optional`, a person without a second factor is offered one (skippable); false for re-authentication. */
+  readonly offersEnrollment?: boolean;
 }
 
 export interface Flow {
@@ -48,6 +53,14 @@ export interface FlowView {
   userId: string | null;
   destination: string;
   factors: { totp: boolean; webauthn: boolean; recoveryCodes: number };
+  /** Only this user may sign in to this flow (re-authentication); the page shows the name. */
+  forUser?: string;
+  /** Enrolment is offered, not required: the page shows "skip". */
+  enrollOptional?: boolean;
+  /** What the person is confirming (re-authentication), for the page's heading. */
+  purpose?: string;
+  /** The upstream identity provider that replaces the password step ("Continue with ..."). */
+  upstreamProvider?: string;
   webauthnRequest?: PublicKeyCredentialRequestOptionsJSON;
   webauthnCreation?: PublicKeyCredentialCreationOptionsJSON;
   totpEnrollment?: TotpEnrollment;
@@ -56,7 +69,7 @@ export interface FlowView {
 export type StepResult =
   | { kind: 'show'; view: FlowView; error?: string; status?: number }
   | { kind: 'recovery_codes'; view: FlowView; codes: string[] }
-  | { kind: 'done'; location: string };
+  | { kind: 'done'; location: string; keepCookie?: boolean };
 
 export interface SignInFlowDeps {
   storage: Storage;
@@ -69,6 +82,8 @@ export interface SignInFlowDeps {
   events: AuthEvents;
   /** What the person typed → a user id of this server (LoginService.resolveUserId). */
   resolveUserId: (typed: string) => string | undefined;
+  /** Set when an upstream identity provider replaces local passwords: its name. */
+  upstreamProvider?: string | undefined;
 }
 
 const wrongCredentials = 'Wrong user name or password.';
@@ -135,6 +150,10 @@ export class SignInFlows {
       userId,
       destination: this.#handler(record).destination(record.completion),
       factors: { totp: false, webauthn: false, recoveryCodes: 0 },
+      ...(record.completion.userId ? { forUser: record.completion.userId } : {}),
+      ...(record.completion.purpose ? { purpose: record.completion.purpose } : {}),
+      ...(record.state.enrollOptional ? { enrollOptional: true } : {}),
+      ...(this.#d.upstreamProvider ? { upstreamProvider: this.#d.upstreamProvider } : {}),
     };
     if (!userId) return view;
     view.factors = {
@@ -147,11 +166,13 @@ export class SignInFlows {
       view.webauthnRequest = await webauthn.authenticationOptions(storage, userId);
       state.challenge = view.webauthnRequest.challenge;
     }
-    if (stage === 'enroll') {
+    if (stage === 'enroll' || (stage === 'account' && !view.factors.totp)) {
       let secret = state.totpPending ? totp.open(userId, state.totpPending) : undefined;
       view.totpEnrollment = secret ? await totp.describe(userId, secret) : await totp.newEnrollment(userId);
       secret = view.totpEnrollment.secret;
       state.totpPending = totp.seal(userId, secret);
+    }
+    if (stage === 'enroll' || stage === 'account') {
       view.webauthnCreation = await webauthn.registrationOptions(storage, userId);
       state.challenge = view.webauthnCreation.challenge;
     }
@@ -160,9 +181,13 @@ export class SignInFlows {
   }
 
   async submitPassword(flow: Flow, typedUser: string, password: string, address: string): Promise<StepResult> {
-    if (flow.record.stage !== 'password') return this.#show(flow);
+    // With an upstream identity provider there are no local passwords on this page.
+    if (flow.record.stage !== 'password' || this.#d.upstreamProvider) return this.#show(flow);
     const { storage, throttle, events } = this.#d;
-    const userId = this.#d.resolveUserId(typedUser);
+    let userId = this.#d.resolveUserId(typedUser);
+    // Re-authentication: only the account the flow is for may sign in (someone else's password is just wrong here).
+    const forUser = flow.record.completion.userId;
+    if (forUser && userId !== forUser) userId = undefined;
     const accountKey = userId ?? typedUser.toLowerCase();
     const throttled = await this.#throttled(flow, accountKey, address);
     if (throttled) return throttled;
@@ -178,12 +203,32 @@ export class SignInFlows {
       return this.#show(flow, 'This account has been deactivated.', 403);
     }
     throttle.recordSuccess(accountKey);
+    return this.afterFirstFactor(flow, user.userId, address, 'password');
+  }
 
-    const hasFactor = (await this.#d.totp.isEnrolled(storage, user.userId)) || (await this.#d.webauthn.hasCredentials(storage, user.userId));
-    if (hasFactor) return this.#advance(flow, 'second_factor', user.userId);
-    const { mfaRequired } = await this.#d.policy.forUser(storage, user.userId);
-    if (mfaRequired) return this.#advance(flow, 'enroll', user.userId);
-    return this.#complete(flow, user.userId, 'password', address);
+  /**
+   * The person proved who they are with the first factor (the password, or an upstream identity
+   * provider): on to the second factor, enrolment, or the end.
+   */
+  async afterFirstFactor(flow: Flow, userId: string, address: string, factor: Factor, secondFactorWaived = false): Promise<StepResult> {
+    const { storage } = this.#d;
+    if (secondFactorWaived) return this.#complete(flow, userId, factor, address);
+    const hasFactor = (await this.#d.totp.isEnrolled(storage, userId)) || (await this.#d.webauthn.hasCredentials(storage, userId));
+    if (hasFactor) return this.#advance(flow, 'second_factor', userId);
+    const { mfaRequired } = await this.#d.policy.forUser(storage, userId);
+    if (mfaRequired) return this.#advance(flow, 'enroll', userId);
+    if (this.#handler(flow.record).offersEnrollment !== false) {
+      await this.#save(flow, 'enroll', userId, { enrollOptional: 'yes', firstFactor: factor });
+      return this.#show(flow);
+    }
+    return this.#complete(flow, userId, factor, address);
+  }
+
+  /** `mfa: optional`: the person skips the offered enrolment and signs in with what they gave. */
+  async skipEnrollment(flow: Flow, address: string): Promise<StepResult> {
+    const userId = flow.record.userId;
+    if (flow.record.stage !== 'enroll' || !userId || !flow.record.state.enrollOptional) return this.#show(flow);
+    return this.#complete(flow, userId, (flow.record.state.firstFactor as Factor | undefined) ?? 'password', address);
   }
 
   async submitTotp(flow: Flow, code: string, address: string): Promise<StepResult> {
@@ -295,10 +340,20 @@ export class SignInFlows {
   }
 
   async #complete(flow: Flow, userId: string, factor: Factor, address: string): Promise<StepResult> {
-    const location = await this.#handler(flow.record).complete(userId, flow.record.completion);
-    await this.discard(flow);
+    const handler = this.#handler(flow.record);
+    const location = await handler.complete(userId, flow.record.completion);
     await this.#d.events.login('success', { userId, address, method: 'sign_in_page', factor });
+    if (handler.keepsFlow) {
+      await this.#save(flow, 'account', userId, {});
+      return { kind: 'done', location, keepCookie: true };
+    }
+    await this.discard(flow);
     return { kind: 'done', location };
+  }
+
+  /** Saves a stage's facts (the account page keeps its pending enrolment here). */
+  save(flow: Flow, stage: Stage, state: Record<string, string>): Promise<void> {
+    return this.#save(flow, stage, flow.record.userId, state);
   }
 
   async #show(flow: Flow, error?: string, status?: number): Promise<StepResult> {

@@ -10,6 +10,7 @@ import { buildEvent } from '../../crypto/event-hashing.ts';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import type { EventRow } from '../../storage/index.ts';
 import type { Clock } from '../clock.ts';
+import { RETENTION_EVENT_TYPE, checkRoomRetention, effectiveMaxLifetime, expiryOf, roomRetentionOf } from '../../compliance/retention/policy.ts';
 import type { WriteContext } from '../stream-writer.ts';
 
 export interface AppendRequest {
@@ -84,6 +85,8 @@ export class EventAppender {
     const pairs = [...authEventTypesFor(draftHead), { type: 'm.room.create', stateKey: '' }];
     if (request.type === 'm.room.power_levels') pairs.push({ type: 'm.room.power_levels', stateKey: '' });
     if (request.stateKey !== undefined) pairs.push({ type: request.type, stateKey: request.stateKey });
+    // Messages take their expiry from the room's retention policy.
+    else pairs.push({ type: RETENTION_EVENT_TYPE, stateKey: '' });
     for (const { type, stateKey } of pairs) {
       const key = `${type}\u0000${stateKey}`;
       if (cache.state.has(key)) continue;
@@ -93,6 +96,8 @@ export class EventAppender {
     const state = cache.state;
     const lookup = (type: string, stateKey: string): StateEvent | undefined => state.get(`${type}\u0000${stateKey}`) ?? undefined;
 
+    // Outside the organisation's allowed range: refused (403), like any other rule of the room.
+    if (request.type === RETENTION_EVENT_TYPE && request.stateKey === '') checkRoomRetention(request.content, this.#config.retention);
     const authorisable = { ...draftHead, prev_events: latest ? [latest.eventId] : [] };
     const verdict = authorizeEvent(authorisable, lookup, roomVersion);
     if (!verdict.ok) throw new MatrixError('M_FORBIDDEN', verdict.reason);
@@ -111,6 +116,9 @@ export class EventAppender {
       },
       roomVersion,
     );
+
+    const roomRetention = roomRetentionOf(lookup(RETENTION_EVENT_TYPE, '')?.content);
+    const expiresTs = expiryOf({ stateKey: request.stateKey, originServerTs: event.origin_server_ts, content: request.content }, roomRetention, this.#config.retention);
 
     const streamOrdering = await ctx.nextPosition();
     const unsigned: Record<string, unknown> = {};
@@ -136,7 +144,13 @@ export class EventAppender {
       unsigned: JSON.stringify(unsigned),
       relatesTo: typeof relation?.event_id === 'string' ? relation.event_id : null,
       relType: typeof relation?.rel_type === 'string' ? relation.rel_type : null,
+      expiresTs,
     });
+    // A shorter policy applies to the messages already sent too (a longer one only to new ones).
+    if (event.type === RETENTION_EVENT_TYPE && event.state_key === '') {
+      const lifetime = effectiveMaxLifetime(roomRetentionOf(event.content), this.#config.retention);
+      if (lifetime !== null) await stores.retention.shortenRoomExpiry(event.room_id, lifetime);
+    }
     if (event.state_key !== undefined) {
       const membership = event.type === 'm.room.member' && typeof event.content.membership === 'string' ? event.content.membership : null;
       await stores.events.setCurrentState(event.room_id, event.type, event.state_key, event.event_id, streamOrdering, membership);
@@ -181,5 +195,9 @@ export class EventAppender {
     const unsigned: Record<string, unknown> = { ...(JSON.parse(target.unsigned) as Record<string, unknown>), redacted_because: redaction };
     delete unsigned.prev_content;
     await ctx.stores.events.replaceRedacted(targetId, JSON.stringify(pruned), JSON.stringify(unsigned), redaction.event_id);
+    // Its leftovers (edits, the successor's prev_content, media) are erased after the grace period;
+    // under a legal hold the original is kept aside, out of clients' reach, until the hold ends.
+    const held = await ctx.stores.retention.isHeld(target.roomId, target.sender);
+    await ctx.stores.retention.queueErasure({ eventId: targetId, roomId: target.roomId, sender: target.sender, redactedTs: this.#clock.now(), originalJson: held ? target.json : null });
   }
 }

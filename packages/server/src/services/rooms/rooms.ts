@@ -25,6 +25,7 @@ import type { Principal } from '../sessions.ts';
 import type { StreamWriter, WriteContext, WriteOptions } from '../stream-writer.ts';
 import { checkDeclaredMedia, linkEventMedia } from '../media-references.ts';
 import { parseEvent, type EventAppender } from './append.ts';
+import { RETENTION_EVENT_TYPE, retentionAuditDetails } from '../../compliance/retention/policy.ts';
 
 /** The largest event we accept, as the spec bounds PDUs (65536 bytes of canonical JSON). */
 export const MAX_EVENT_BYTES = 65_536;
@@ -181,6 +182,9 @@ export class RoomService {
         { action: 'event.state', outcome: 'success', target: { roomId, eventId: event.event_id }, details: { type, stateKey, ...contentFacts(content) } },
         ctx.stores,
       );
+      if (type === RETENTION_EVENT_TYPE && stateKey === '') {
+        await this.#audit.record({ action: 'retention.room_policy', outcome: 'success', target: { roomId, eventId: event.event_id }, details: retentionAuditDetails(content) }, ctx.stores);
+      }
       return event.event_id;
     });
   }

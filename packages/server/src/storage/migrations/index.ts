@@ -16,6 +16,10 @@ import * as m010 from './010_session_policy.ts';
 import * as m011 from './011_departments.ts';
 import * as m012 from './012_media_references.ts';
 import * as m013 from './013_room_blocks.ts';
+import * as m014 from './014_oauth.ts';
+import * as m015 from './015_upstream_idp.ts';
+import * as m016 from './016_retention.ts';
+import * as m017 from './017_audit_search.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_accounts': m001,
@@ -31,4 +35,8 @@ export const migrations: Record<string, Migration> = {
   '011_departments': m011,
   '012_media_references': m012,
   '013_room_blocks': m013,
+  '014_oauth': m014,
+  '015_upstream_idp': m015,
+  '016_retention': m016,
+  '017_audit_search': m017,
 };

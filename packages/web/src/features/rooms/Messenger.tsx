@@ -11,6 +11,9 @@ import { RoomList } from './RoomList.tsx';
 import { NewChatDialog } from './NewChatDialog.tsx';
 import { RoomView } from './RoomView.tsx';
 import { Settings } from '../settings/Settings.tsx';
+import { AdminConsole } from '../admin/AdminConsole.tsx';
+import { whoami, type Whoami } from '../admin/admin-api.ts';
+import { VerificationRequests } from '../verification/VerificationDialog.tsx';
 
 function useSecureNotifications(client: MatrixClient, openRoomId: string | undefined) {
   useEffect(() => {
@@ -35,6 +38,9 @@ export function Messenger({ client, onSignOut }: { client: MatrixClient; onSignO
   const openRoomId = route.view === 'room' ? route.roomId : undefined;
   const unread = totalUnread(rooms);
   useSecureNotifications(client, openRoomId);
+  // The caller's roles decide whether the admin console is offered (null: not an admin, or no admin API).
+  const [me, setMe] = useState<Whoami | null>();
+  useEffect(() => void whoami(client).then((answer) => setMe(answer ?? null)), [client]);
 
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Caduceus` : 'Caduceus';
@@ -42,6 +48,15 @@ export function Messenger({ client, onSignOut }: { client: MatrixClient; onSignO
 
   const room = openRoomId ? client.getRoom(openRoomId) : null;
   const showingDetail = route.view !== 'home';
+  if (route.view === 'admin') {
+    return (
+      <>
+        {me === undefined && <p className="empty">Loading…</p>}
+        {me !== undefined && (me && me.admin_areas.length > 0 ? <AdminConsole client={client} me={me} section={route.section} navigate={navigate} /> : <p className="empty">The admin console is for administrators and security officers.</p>)}
+        <VerificationRequests client={client} />
+      </>
+    );
+  }
   return (
     <div className={`messenger${showingDetail ? ' detail-open' : ''}`}>
       <a href="#main" className="skip-link">
@@ -64,6 +79,19 @@ export function Messenger({ client, onSignOut }: { client: MatrixClient; onSignO
             New chat
           </button>
         </div>
+        {me && me.admin_areas.length > 0 && (
+          <div className="pad admin-link">
+            <a
+              href="/admin"
+              onClick={(event) => {
+                event.preventDefault();
+                navigate({ view: 'admin', section: '' });
+              }}
+            >
+              Admin console
+            </a>
+          </div>
+        )}
         <RoomList rooms={rooms} selected={openRoomId} onSelect={(roomId) => navigate({ view: 'room', roomId })} />
         <footer className="pad">
           <span className="muted small">{client.getUserId()}</span>
@@ -78,6 +106,7 @@ export function Messenger({ client, onSignOut }: { client: MatrixClient; onSignO
         {route.view === 'settings' && <Settings client={client} onBack={() => navigate({ view: 'home' })} />}
         {route.view === 'home' && <p className="empty">Choose a conversation, or start a new one.</p>}
       </main>
+      <VerificationRequests client={client} />
       {composing && (
         <NewChatDialog
           client={client}

@@ -6,7 +6,8 @@ import { Timeline } from '../timeline/Timeline.tsx';
 import { Shield } from '../timeline/Shield.tsx';
 import { Composer, type ComposerMode } from '../composer/Composer.tsx';
 import { InviteDialog } from './NewChatDialog.tsx';
-import { acceptInvite } from './room-data.ts';
+import { acceptInvite, directRoomIds } from './room-data.ts';
+import { VerifyPerson } from '../verification/VerifyPerson.tsx';
 
 interface Props {
   client: MatrixClient;
@@ -22,6 +23,9 @@ export function RoomView({ client, room, onBack, onLeft }: Props) {
   const [error, setError] = useState<string>();
   const encrypted = room.hasEncryptionStateEvent();
   const invited = room.getMyMembership() === KnownMembership.Invite;
+  // A direct chat with one other person: their identity can be verified from here.
+  const others = room.getMembers().filter((m) => m.userId !== client.getUserId() && (m.membership === KnownMembership.Join || m.membership === KnownMembership.Invite));
+  const partner = directRoomIds(client).has(room.roomId) && others.length === 1 ? others[0]!.userId : undefined;
 
   const leave = () => {
     if (!window.confirm('Leave this conversation?')) return;
@@ -38,6 +42,7 @@ export function RoomView({ client, room, onBack, onLeft }: Props) {
           {room.name}
         </h1>
         <Shield state={encrypted ? 'encrypted' : 'plaintext'} />
+        {partner && !invited && <VerifyPerson client={client} room={room} userId={partner} />}
         {!invited && (
           <>
             <button type="button" onClick={() => setInviting(true)}>

@@ -1,6 +1,7 @@
 /** Settings: this account's sessions (list, sign out others), and opting in to "New secure message" notifications. */
 import { useEffect, useState } from 'react';
 import type { IMyDevice, MatrixClient, MatrixError } from 'matrix-js-sdk';
+import { EncryptionSettings } from '../verification/EncryptionSettings.tsx';
 
 export function Settings({ client, onBack }: { client: MatrixClient; onBack(): void }) {
   const [devices, setDevices] = useState<IMyDevice[]>([]);
@@ -45,6 +46,8 @@ export function Settings({ client, onBack }: { client: MatrixClient; onBack(): v
         </button>
       )}
       {permission !== 'default' && <p>Notifications: {permission}</p>}
+      <h2>Encryption</h2>
+      <EncryptionSettings client={client} />
       <h2>Your sessions</h2>
       {status && <p role="status">{status}</p>}
       <ul className="sessions">

@@ -31,14 +31,21 @@ function noticeFor(event: MatrixEvent): string | undefined {
       if (membership === KnownMembership.Leave) return event.getSender() === event.getStateKey() ? `${target} left` : `${who} removed ${target}`;
       return undefined;
     }
+    case EventType.RoomMessage:
+      // An in-room verification request: its body is a fallback for other clients, not a message.
+      if (event.getContent().msgtype === VERIFICATION_REQUEST) return `${who} asked to verify ${event.target?.name ?? event.getContent().to ?? 'a member'}`;
+      return undefined;
     default:
       return undefined;
   }
 }
 
+const VERIFICATION_REQUEST = 'm.key.verification.request';
+
 function isMessage(event: MatrixEvent): boolean {
   const type = event.getType();
   if (type !== EventType.RoomMessage && type !== EventType.RoomMessageEncrypted) return false;
+  if (event.getContent().msgtype === VERIFICATION_REQUEST) return false;
   // Edits are shown on the message they replace, not as messages of their own.
   return !event.isRelation(RelationType.Replace);
 }

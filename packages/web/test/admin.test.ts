@@ -1,0 +1,132 @@
+/**
+ * The admin console in real headless Chromium against a real server: an administrator signs in with
+ * a second factor, creates a user and finds the matching audit entries, and wipes a clinician's device
+ * — whose browser then returns to the sign-in page with its local data gone. A clinician sees no
+ * admin console. Screenshots of the admin screens go to docs/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { startTestServer, testEngine, type TestServer } from '../../server/test/support/server.ts';
+import { registerUser } from '../../server/test/support/users.ts';
+import { userWithRoles, ADMIN } from '../../server/test/support/admin.ts';
+import { totpCode } from '../../server/test/support/sign-in.ts';
+import { chromiumPath, ensureWebBundle, launchBrowser, localData, newPerson, screenshot, signInWithPassword, signInWithTotp, SKIP_REASON } from './support/browser.ts';
+
+const skip = !chromiumPath() ? SKIP_REASON : testEngine === 'postgres' ? 'browser tests run on the SQLite leg only' : false;
+if (skip) console.log(`# ${skip}`);
+
+describe('admin console', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    await ensureWebBundle();
+    server = await startTestServer({}, { serveWeb: true });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('the admin API tells a client its caller’s roles, and admin areas only to administrators and security officers', async () => {
+    const admin = await userWithRoles(server, ['admin']);
+    const officer = await userWithRoles(server, ['security_officer']);
+    const clinician = await userWithRoles(server, ['clinician']);
+    const mine = async (user: typeof admin) => (await user.api.get(`${ADMIN}/whoami`)).body as { roles: string[]; admin_areas: string[] };
+    assert.ok((await mine(admin)).admin_areas.includes('users'));
+    assert.deepEqual((await mine(officer)).admin_areas, ['audit', 'report']);
+    assert.deepEqual((await mine(clinician)).admin_areas, []);
+    assert.equal((await server.api.get(`${ADMIN}/whoami`)).status, 401);
+  });
+
+  test('an administrator creates a user and finds the matching audit entries; the chain verifies', async () => {
+    const admin = await userWithRoles(server, ['admin'], { localpart: `admin${Date.now() % 100000}` });
+    const a = await newPerson(browser, server.url);
+    await signInWithTotp(a.page, admin, (secret) => totpCode(server, secret));
+    await a.page.getByRole('link', { name: 'Admin console' }).click();
+    await a.page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    assert.equal(await a.page.title(), 'Admin · Caduceus');
+
+    const localpart = `frank${Date.now() % 100000}`;
+    await a.page.getByRole('button', { name: 'Create user' }).click();
+    await a.page.getByLabel('User name').fill(localpart);
+    await a.page.getByLabel('Display name').fill('Dr Frank Ito');
+    await a.page.getByLabel('Initial password').fill('a long initial password 42');
+    await a.page.getByRole('checkbox', { name: 'clinician' }).check();
+    await a.page.getByRole('button', { name: 'Create', exact: true }).click();
+    const frank = `@${localpart}:${server.config.serverName}`;
+    await a.page.getByRole('status').filter({ hasText: `Created ${frank}.` }).waitFor();
+    await a.page.getByRole('heading', { name: `Manage ${frank}` }).waitFor();
+    await a.page.getByRole('row', { name: /Dr Frank Ito/ }).getByRole('cell', { name: 'clinician' }).waitFor();
+    await screenshot(a.page, 'admin-users');
+
+    // The account exists for real: Frank can sign in with the initial password.
+    const login = await server.api.post('/_matrix/client/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: localpart }, password: 'a long initial password 42' });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+
+    await a.page.getByRole('link', { name: 'Audit trail' }).click();
+    await a.page.getByLabel('Action').fill('admin.users.create');
+    await a.page.getByRole('button', { name: 'Search' }).click();
+    const entry = a.page.getByRole('row').filter({ hasText: 'admin.users.create' }).filter({ hasText: frank });
+    await entry.waitFor();
+    assert.match(await entry.innerText(), /success/);
+    assert.match(await entry.innerText(), new RegExp(admin.userId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await a.page.getByRole('button', { name: 'Verify the chain' }).click();
+    await a.page.getByTestId('chain-status').filter({ hasText: /Chain intact: \d+ entries/ }).waitFor({ timeout: 20_000 });
+    const download = a.page.waitForEvent('download');
+    await a.page.getByRole('button', { name: 'CSV' }).click();
+    assert.equal((await download).suggestedFilename(), 'audit.csv');
+    await screenshot(a.page, 'admin-audit');
+
+    await a.page.getByRole('link', { name: 'Policies' }).click();
+    await a.page.getByLabel('Second factor (MFA)').waitFor();
+    await screenshot(a.page, 'admin-policies');
+    await a.page.getByRole('link', { name: 'Compliance report' }).click();
+    await a.page.getByRole('row', { name: /Audit controls/ }).waitFor({ timeout: 20_000 });
+    await screenshot(a.page, 'admin-report');
+    await a.page.setViewportSize({ width: 390, height: 780 });
+    await a.page.getByRole('link', { name: 'Users' }).click();
+    await a.page.getByRole('button', { name: 'Create user' }).waitFor();
+    await screenshot(a.page, 'admin-users-phone');
+
+    assert.deepEqual(a.errors, [], 'no page errors and no Content-Security-Policy violations');
+    await a.context.close();
+  });
+
+  test('an administrator wipes a clinician’s device: that browser returns to sign-in with its data erased; a clinician has no admin console', async () => {
+    const admin = await userWithRoles(server, ['admin']);
+    const erin = await registerUser(server);
+    await server.storage.roles.setRoles(erin.userId, ['clinician']);
+    const a = await newPerson(browser, server.url);
+    const e = await newPerson(browser, server.url);
+    await Promise.all([signInWithTotp(a.page, admin, (secret) => totpCode(server, secret)), signInWithPassword(e.page, erin.localpart, erin.password)]);
+    assert.ok((await localData(e.page)).databases.length > 0);
+    assert.equal(await e.page.getByRole('link', { name: 'Admin console' }).count(), 0, 'no admin console for a clinician');
+    await e.page.goto('/admin');
+    await e.page.getByText('The admin console is for administrators and security officers.').waitFor({ timeout: 30_000 });
+    await e.page.goto('/rooms');
+    await e.page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
+
+    // The device Erin's browser signed in as (the web app names its devices "Caduceus web").
+    const devices = (await erin.api.get('/_matrix/client/v3/devices')).body.devices as Array<{ device_id: string; display_name?: string }>;
+    const browserDevice = devices.find((d) => d.display_name === 'Caduceus web');
+    assert.ok(browserDevice);
+
+    await a.page.goto('/admin/users');
+    await a.page.getByLabel('Search users').fill(erin.localpart);
+    await a.page.getByRole('button', { name: 'Search' }).click();
+    await a.page.getByRole('button', { name: `Manage ${erin.userId}` }).click();
+    await a.page.getByRole('button', { name: `Wipe ${browserDevice.device_id}` }).click();
+    await screenshot(a.page, 'admin-devices');
+    await a.page.getByRole('button', { name: `Confirm: wipe ${browserDevice.device_id}` }).click();
+    await a.page.getByRole('status').filter({ hasText: `Device ${browserDevice.device_id} wiped.` }).waitFor();
+
+    await e.page.getByText('You were signed out and this browser’s data was erased.').waitFor({ timeout: 40_000 });
+    assert.deepEqual(await localData(e.page), { databases: [], localStorageKeys: [] });
+    assert.deepEqual([...a.errors, ...e.errors], []);
+    await a.context.close();
+    await e.context.close();
+  });
+});
