@@ -8,11 +8,11 @@
  * Results are printed as a table; docs/benchmarks.md records them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, fetch } from 'undici';
+import { Agent, Pool, fetch } from 'undici';
 import pg from 'pg';
 
 // 1,000 concurrent long-polls need a pool wider than the default.
@@ -21,6 +21,8 @@ const dispatcher = new Agent({ connections: 2048, pipelining: 1, connectTimeout:
 const args = process.argv.slice(2);
 const pgIndex = args.indexOf('--postgres');
 const pgAdminUrl = pgIndex >= 0 ? args[pgIndex + 1] : process.env.CADUCEUS_BENCH_DATABASE_URL;
+/** `--cpu-prof`: a V8 CPU profile of the server during the measured phase, written to ./bench-<scenario>.cpuprofile. */
+const cpuProfile = args.includes('--cpu-prof');
 const selected = args.filter((a, i) => !a.startsWith('--') && (pgIndex < 0 || i !== pgIndex + 1));
 const scenarios = selected.length > 0 ? selected : ['serial', 'fanout', 'initial-sync'];
 const PASSWORD = 'benchmark password 123';
@@ -44,6 +46,36 @@ interface Server {
   rssMiB(): number;
   /** CPU seconds the server process has used so far. */
   cpuSeconds(): number;
+  /** Starts the server's CPU profiler (with --cpu-prof; otherwise does nothing). */
+  startProfile(): Promise<void>;
+  /** Stops it and writes the profile to `file`. */
+  stopProfile(file: string): Promise<void>;
+}
+
+/** A minimal Chrome DevTools Protocol client over the server's inspector WebSocket. */
+function inspectorSession(wsUrl: string) {
+  const socket = new WebSocket(wsUrl);
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(), { once: true });
+    socket.addEventListener('error', () => reject(new Error('inspector connection failed')), { once: true });
+  });
+  let nextId = 1;
+  const pending = new Map<number, (result: any) => void>();
+  socket.addEventListener('message', (message) => {
+    const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown };
+    if (data.id !== undefined) pending.get(data.id)?.(data.result);
+  });
+  return {
+    async send(method: string, params: Record<string, unknown> = {}): Promise<any> {
+      await opened;
+      const id = nextId++;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        socket.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    close: () => socket.close(),
+  };
 }
 
 async function startServer(): Promise<Server> {
@@ -67,7 +99,7 @@ async function startServer(): Promise<Server> {
       await c.end();
     };
   }
-  const child = spawn(process.execPath, [join(root, 'packages/server/src/main.ts')], {
+  const child = spawn(process.execPath, [...(cpuProfile ? ['--inspect=127.0.0.1:0'] : []), join(root, 'packages/server/src/main.ts')], {
     env: {
       ...process.env,
       CADUCEUS_PORT: String(port),
@@ -80,8 +112,20 @@ async function startServer(): Promise<Server> {
       CADUCEUS_PASSWORD_MIN_LENGTH: '8',
       ...(databaseUrl ? { CADUCEUS_DATABASE_URL: databaseUrl } : {}),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', cpuProfile ? 'pipe' : 'inherit'],
   });
+  let inspectorUrl: Promise<string> | undefined;
+  if (cpuProfile) {
+    inspectorUrl = new Promise((resolve) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        const text = chunk.toString();
+        const match = /Debugger listening on (ws:\/\/\S+)/.exec(text);
+        if (match) resolve(match[1]!);
+        else if (!text.includes('Debugger') && !text.includes('nodejs.org/en/docs/inspector')) process.stderr.write(chunk);
+      });
+    });
+  }
+  let inspector: ReturnType<typeof inspectorSession> | undefined;
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('listening on')) resolve();
@@ -99,6 +143,21 @@ async function startServer(): Promise<Server> {
     cpuSeconds: () => {
       const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    startProfile: async () => {
+      if (!inspectorUrl) return;
+      inspector = inspectorSession(await inspectorUrl);
+      await inspector.send('Profiler.enable');
+      await inspector.send('Profiler.setSamplingInterval', { interval: 500 });
+      await inspector.send('Profiler.start');
+    },
+    stopProfile: async (file: string) => {
+      if (!inspector) return;
+      const { profile } = await inspector.send('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      inspector.close();
+      inspector = undefined;
+      console.log(`  (server CPU profile written to ${file})`);
     },
     stop: async () => {
       child.kill('SIGTERM');
@@ -194,23 +253,39 @@ async function fanout(server: Server) {
   let syncErrors = 0;
   let running = true;
   const rssBeforePolls = server.rssMiB();
+  // The load generator must not be what limits the measurement: one keep-alive connection per
+  // long-poll (undici's Pool, no fetch/Response machinery), and per answer only a scan of the raw
+  // body for the benchmark's own send timestamps and the next token, not a full JSON parse.
+  const polls = new Pool(server.url, { connections: USERS + 16, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: 0, bodyTimeout: 0 });
+  const sends = new Pool(server.url, { connections: 64, pipelining: 1, keepAliveTimeout: 120_000 });
+  const rawGet = async (pool: Pool, path: string, token: string): Promise<string> => {
+    const { statusCode, body } = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
+    const text = await body.text();
+    if (statusCode !== 200) throw new Error(`GET ${path.split('?')[0]}: ${statusCode} ${text.slice(0, 200)}`);
+    return text;
+  };
+  const nextBatchOf = (text: string) => {
+    const match = /"next_batch":"([^"]+)"/.exec(text);
+    if (!match) throw new Error('sync answer without next_batch');
+    return match[1]!;
+  };
   // Clients connect 50 at a time, as a real population would, not 1,000 in the same millisecond.
   let opened = 0;
   const loops = users.map(async (user, i) => {
     await new Promise((r) => setTimeout(r, Math.floor(i / 50) * 50));
     // A timeline limit above what can pile up between two syncs, so every delivery is counted.
     const filter = enc('{"room":{"timeline":{"limit":100}}}');
-    let since = (await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=0&filter=${filter}`, user.token)).next_batch;
+    let since = nextBatchOf(await rawGet(polls, `/_matrix/client/v3/sync?timeout=0&filter=${filter}`, user.token));
     opened++;
     while (running) {
       try {
-        const body = await call(server.url, 'GET', `/_matrix/client/v3/sync?timeout=30000&since=${since}&filter=${filter}`, user.token);
+        const text = await rawGet(polls, `/_matrix/client/v3/sync?timeout=30000&since=${since}&filter=${filter}`, user.token);
+        // The moment the whole answer has arrived is the moment of delivery.
         const now = performance.timeOrigin + performance.now();
-        since = body.next_batch;
-        for (const room of Object.values(body.rooms?.join ?? {}) as any[]) {
-          for (const event of room.timeline.events) {
-            if (typeof event.content?.sent_at === 'number') latencies.push(now - event.content.sent_at / 1000);
-          }
+        since = nextBatchOf(text);
+        // Each benchmark message carries its send time (µs) in its content; a sync answer holds each event once.
+        for (let at = text.indexOf('"sent_at":'); at >= 0; at = text.indexOf('"sent_at":', at + 10)) {
+          latencies.push(now - Number.parseInt(text.slice(at + 10, at + 30), 10) / 1000);
         }
       } catch {
         syncErrors++;
@@ -224,6 +299,7 @@ async function fanout(server: Server) {
 
   let sendErrors = 0;
   let sent = 0;
+  await server.startProfile();
   const serverCpuBefore = server.cpuSeconds();
   const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -234,22 +310,29 @@ async function fanout(server: Server) {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const room = rooms[i % rooms.length]!;
     const sender = room.members[Math.floor(i / rooms.length) % ROOM_SIZE]!;
+    const body = JSON.stringify({ msgtype: 'm.text', body: 'vitals update', sent_at: Math.round((performance.timeOrigin + performance.now()) * 1000) });
     inFlight.push(
-      call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(room.id)}/send/m.room.message/f${i}`, sender.token, {
-        msgtype: 'm.text',
-        body: 'vitals update',
-        sent_at: Math.round((performance.timeOrigin + performance.now()) * 1000),
-      }).then(
-        () => sent++,
-        (err: Error) => {
+      sends
+        .request({
+          method: 'PUT',
+          path: `/_matrix/client/v3/rooms/${enc(room.id)}/send/m.room.message/f${i}`,
+          headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
+          body,
+        })
+        .then(async ({ statusCode, body: answer }) => {
+          const text = await answer.text();
+          if (statusCode !== 200) throw new Error(`send: ${statusCode} ${text.slice(0, 200)}`);
+          sent++;
+        })
+        .catch((err: Error) => {
           if (sendErrors++ === 0) console.error(`first send error: ${err.message}`);
-        },
-      ),
+        }),
     );
   }
   await Promise.all(inFlight);
   const sendSeconds = (performance.now() - started) / 1000;
-  const serverCpu = (server.cpuSeconds() - serverCpuBefore) / sendSeconds;
+  const serverCpuSeconds = server.cpuSeconds() - serverCpuBefore;
+  const serverCpu = serverCpuSeconds / sendSeconds;
   const clientUsage = process.cpuUsage(clientCpuBefore);
   const clientCpu = (clientUsage.user + clientUsage.system) / 1e6 / sendSeconds;
   await new Promise((r) => setTimeout(r, 2000));
@@ -258,6 +341,8 @@ async function fanout(server: Server) {
   // Wake the long-polls so the loops end.
   await call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(rooms[0]!.id)}/send/m.room.message/end`, rooms[0]!.members[0]!.token, { body: 'end' });
   await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 35_000))]);
+  await server.stopProfile('bench-fanout.cpuprofile');
+  await Promise.all([polls.destroy(), sends.destroy()]);
   latencies.sort((a, b) => a - b);
   const expected = sent * ROOM_SIZE;
   return {
@@ -269,6 +354,8 @@ async function fanout(server: Server) {
     'errors': `${sendErrors} send, ${syncErrors} sync`,
     'server RSS': `${rssBeforePolls.toFixed(0)} MiB before the long-polls, ${rssIdlePolls.toFixed(0)} MiB with ${USERS} idle long-polls, ${rss.toFixed(0)} MiB after sending`,
     'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}%, load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
+    'server CPU per message': `${((serverCpuSeconds / Math.max(sent, 1)) * 1e6).toFixed(0)} µs (send + ${ROOM_SIZE} deliveries)`,
+    'load average (1 min) at the end': (await import('node:os')).loadavg()[0]!.toFixed(2),
   };
 }
 

@@ -76,6 +76,30 @@ describe('caduceus admin commands over the admin API', () => {
     assert.equal(refused.stderr, 'caduceus: You are not allowed to use this part of the admin API\n');
   });
 
+  test('departments create, set-account, add-member, show, update, list and delete', async () => {
+    const id = uniqueName('ward').toLowerCase();
+    const desk = await withRoles(['service']);
+    const nurse = await withRoles(['clinician']);
+    const created = await asAdmin(['departments', 'create', id, '--name', 'Cardiology', '--description', 'Heart ward']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, `${id}\n  name: Cardiology\n  description: Heart ward\n  functional account: (none)\n  members: (none)\n`);
+    assert.equal((await asAdmin(['departments', 'set-account', id, desk.userId])).code, 0);
+    assert.equal((await asAdmin(['departments', 'add-member', id, nurse.userId])).stdout, `${nurse.userId} added to ${id}\n`);
+    const shown = await asAdmin(['departments', 'show', id]);
+    assert.equal(shown.stdout, `${id}\n  name: Cardiology\n  description: Heart ward\n  functional account: ${desk.userId}\n  members: ${nurse.userId}\n`);
+    const updated = await asAdmin(['departments', 'update', id, '--name', 'Cardiology East', '--no-description']);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.match(updated.stdout, /name: Cardiology East\n  functional account/);
+    assert.equal((await asAdmin(['departments', 'list', '--search', id])).stdout, `${id}\tCardiology East\t${desk.userId}\n`);
+    assert.equal((await asAdmin(['departments', 'remove-member', id, nurse.userId])).stdout, `${nurse.userId} removed from ${id}\n`);
+    assert.equal((await asAdmin(['departments', 'set-account', id])).code, 2);
+    assert.equal((await asAdmin(['departments', 'update', id])).code, 2);
+    assert.equal((await asAdmin(['departments', 'delete', id])).stdout, `${id} deleted\n`);
+    const gone = await asAdmin(['departments', 'show', id]);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, 'caduceus: No such department\n');
+  });
+
   test('without a token the command stops before calling the server; a bad token is explained', async () => {
     const none = await site.cli(['users', 'list', '--server', server.url]);
     assert.equal(none.code, 2);

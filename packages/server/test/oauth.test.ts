@@ -164,6 +164,17 @@ describe('OAuth 2.0 sign-in (mfa: required)', () => {
     }
   });
 
+  test('a sign-in started in one browser cannot be continued from another', async () => {
+    const clientId = await registerClient(meta);
+    const start = await fetch(authorizationUrl(meta, clientId, { challenge: pkcePair().challenge }), { redirect: 'manual' });
+    const interaction = start.headers.get('location')!;
+    assert.match(interaction, /\/_caduceus\/oauth2\/interaction\//);
+    const stranger = await fetch(new URL(interaction, server.url), { redirect: 'manual' });
+    assert.equal(stranger.status, 400, 'no interaction cookie: no sign-in page');
+    assert.equal(stranger.headers.getSetCookie().length, 0);
+    assert.match(await stranger.text(), /expired or was not started in this browser/);
+  });
+
   test('a request without the Matrix API scope or a valid device scope goes back to the client as invalid_scope', async () => {
     const clientId = await registerClient(meta);
     for (const scope of ['urn:matrix:client:device:ABCDEFGHIJ', 'urn:matrix:client:api:*', 'urn:matrix:client:api:* urn:matrix:client:device:short', 'urn:matrix:client:api:* urn:matrix:client:device:AAAAAAAAAA urn:matrix:client:device:BBBBBBBBBB']) {

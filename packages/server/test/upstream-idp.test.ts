@@ -113,7 +113,7 @@ async function startIdp(redirectUris: () => string[]) {
       provider = new Provider(issuer, {
         clients: [{ client_id: 'caduceus', client_secret: 'caduceus-idp-secret', redirect_uris: redirectUris(), grant_types: ['authorization_code'], response_types: ['code'] }],
         findAccount: async (_ctx, sub) => (ACCOUNTS[sub] ? { accountId: sub, claims: async () => ({ sub, ...ACCOUNTS[sub]!.claims }) } : undefined),
-        claims: { amr: null, openid: ['sub'], profile: ['name', 'preferred_username', 'roles'], email: ['email', 'email_verified'], groups: ['groups'] },
+        claims: { openid: ['sub', 'amr'], profile: ['name', 'preferred_username', 'roles'], email: ['email', 'email_verified'], groups: ['groups'] },
         conformIdTokenClaims: false,
         pkce: { required: () => true },
         features: { devInteractions: { enabled: false } },
@@ -219,7 +219,6 @@ describe('upstream identity provider', () => {
   test('trusting the provider\'s MFA: amr pwd+otp signs in without our second factor; a password-only login still needs it', async () => {
     await trusting.services.accounts.createUser({ localpart: 'dr.mfa', password: 'a local password nobody uses', admin: false });
     const mfa = await signInAtIdp(trusting, idp.issuer, 'dr.mfa@hospital.example', 'dr-idp-password');
-    console.log("DEBUG", /<h1>(.*?)<\/h1>/.exec(mfa.page.html)?.[1], /role="alert">(.*?)</.exec(mfa.page.html)?.[1]);
     const session = await redeemLoginToken(trusting, loginTokenOf(mfa.page));
     assert.equal(session.body.user_id, '@dr.mfa:test.local', 'an existing account is linked by name at its first sign-in');
 

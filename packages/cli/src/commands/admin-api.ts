@@ -2,6 +2,14 @@
 import type { Command } from '../args.ts';
 import { auditDownload } from './audit-download.ts';
 import { auditSearch } from './audit-search.ts';
+import { departmentsAddMember } from './departments-add-member.ts';
+import { departmentsCreate } from './departments-create.ts';
+import { departmentsDelete } from './departments-delete.ts';
+import { departmentsList } from './departments-list.ts';
+import { departmentsRemoveMember } from './departments-remove-member.ts';
+import { departmentsSetAccount } from './departments-set-account.ts';
+import { departmentsShow } from './departments-show.ts';
+import { departmentsUpdate } from './departments-update.ts';
 import { devicesList } from './devices-list.ts';
 import { devicesWipe } from './devices-wipe.ts';
 import { noticesSend } from './notices-send.ts';
@@ -36,6 +44,14 @@ export const adminApiCommands: Command[] = [
   tokensDelete,
   policiesGet,
   policiesSet,
+  departmentsList,
+  departmentsShow,
+  departmentsCreate,
+  departmentsUpdate,
+  departmentsDelete,
+  departmentsSetAccount,
+  departmentsAddMember,
+  departmentsRemoveMember,
   auditSearch,
   auditDownload,
   noticesSend,

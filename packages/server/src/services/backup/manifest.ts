@@ -17,7 +17,8 @@ export const DATABASE_ENTRY: Record<BackupEngine, string> = {
 };
 
 /** Data-folder files kept besides media (paths relative to the data folder). */
-export const DATA_FILES = ['signing.key'] as const;
+// oauth-keys.json signs ID tokens and OAuth cookies; restoring without it would sign everyone out of OAuth clients.
+export const DATA_FILES = ['signing.key', 'oauth-keys.json'] as const;
 
 /** Entries are stored under `data/` with their path in the data folder. */
 export const DATA_PREFIX = 'data/';
