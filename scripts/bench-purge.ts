@@ -22,7 +22,8 @@ const option = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-type Request = { id: number; op: 'populate'; events: number; userId: string } | { id: number; op: 'advance'; ms: number } | { id: number; op: 'purge' };
+type RequestBody = { op: 'populate'; events: number; userId: string } | { op: 'advance'; ms: number } | { op: 'purge' };
+type Request = RequestBody & { id: number };
 
 if (args.includes('--serve')) await serve();
 else await measure();
@@ -126,7 +127,7 @@ async function measure() {
   };
 
   try {
-    const users = [];
+    const users: string[] = [];
     for (let i = 0; i < 8; i++) {
       const body = await call('POST', '/_matrix/client/v3/register', undefined, { username: `sender${process.pid}x${i}`, password: 'bench password 1', auth: { type: 'm.login.dummy' } });
       users.push(body.access_token as string);
@@ -185,7 +186,7 @@ function rpc(child: ChildProcess) {
     if (m.id !== undefined) waiting.get(m.id)?.(m.body);
     if (m.id !== undefined) waiting.delete(m.id);
   });
-  return (request: Omit<Request, 'id'>): Promise<any> =>
+  return (request: RequestBody): Promise<any> =>
     new Promise((resolve) => {
       const id = ++nextId;
       waiting.set(id, resolve);

@@ -218,6 +218,7 @@ async function serial(server: Server) {
   const users = await inBatches(Array.from({ length: 56 }, (_, i) => `serial${i}`), 8, (n) => register(server.url, n));
   const roomId = await makeRoom(server.url, users[0]!, users.slice(1));
   const times: number[] = [];
+  await server.startProfile();
   const started = performance.now();
   for (let i = 0; i < 3287; i++) {
     const user = users[i % users.length]!;
@@ -226,6 +227,7 @@ async function serial(server: Server) {
     times.push(performance.now() - t0);
   }
   const total = performance.now() - started;
+  await server.stopProfile('bench-serial.cpuprofile');
   times.sort((a, b) => a - b);
   return {
     'messages': 3287,
@@ -372,6 +374,7 @@ async function initialSync(server: Server) {
     'default filter (10 per room)': '',
     'limit 1, lazy members (SDK-like)': `&filter=${enc('{"room":{"timeline":{"limit":1},"state":{"lazy_load_members":true}}}')}`,
   };
+  await server.startProfile();
   for (let i = 0; i < 7; i++) {
     for (const [name, filter] of Object.entries(filters)) {
       const t0 = performance.now();
@@ -380,6 +383,7 @@ async function initialSync(server: Server) {
       if (Object.keys(body.rooms.join).length !== 100) throw new Error('initial sync did not return 100 rooms');
     }
   }
+  await server.stopProfile('bench-initial-sync.cpuprofile');
   const result: Record<string, string> = {};
   for (const [name, times] of Object.entries(runs)) {
     times.sort((a, b) => a - b);
@@ -398,7 +402,7 @@ for (const scenario of scenarios) {
   }
   const server = await startServer();
   try {
-    console.log(`\n## ${scenario} (${engine})`);
+    console.log(`\n## ${scenario} (${engine}), load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
     const result = await run(server);
     for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(44)} ${v}`);
   } finally {

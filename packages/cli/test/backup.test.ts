@@ -137,6 +137,12 @@ describe('caduceus backup: disaster-recovery drill', () => {
     assert.equal(made.code, 0, made.stderr);
     assert.equal(made.stdout.split('\n')[0], file);
     assert.ok(sentDuring.length > 0, 'messages were sent while the backup ran');
+    // The backup is on record in the live trail, with the checksum the command printed.
+    const recorded = await server.storage.audit.entries({ limit: 10, action: 'admin.backup.create' });
+    assert.equal(recorded.length, 1);
+    assert.equal(recorded[0]!.outcome, 'success');
+    assert.equal(recorded[0]!.actorAddress, 'local');
+    assert.equal(JSON.parse(recorded[0]!.details).sha256, /sha256: ([0-9a-f]{64})/.exec(made.stdout)?.[1]);
     await server.close();
   });
 
@@ -153,7 +159,12 @@ describe('caduceus backup: disaster-recovery drill', () => {
     const restored = await target.cli(['backup', 'restore', file], withPassphrase);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /audit trail: verified/);
+    // The restore is appended to the restored trail, which still verifies.
+    const verified = await target.cli(['audit', 'verify']);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     const server2 = await target.startServer();
+    const restoreEntries = await server2.storage.audit.entries({ limit: 10, action: 'admin.backup.' });
+    assert.deepEqual(restoreEntries.map((e) => [e.action, e.outcome, e.actorAddress]), [['admin.backup.restore', 'success', 'local']]);
 
     // Users log in with their passwords.
     for (const user of [alice, bob]) {

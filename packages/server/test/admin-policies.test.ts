@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, auditEntries, staff } from './support/admin.ts';
+import { ADMIN, auditEntries, staff, userWithRoles } from './support/admin.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { registerUser, type TestUser } from './support/users.ts';
 
@@ -18,7 +18,7 @@ describe('admin API: policies', () => {
   test('policies show their value, the configured default and where the value comes from', async () => {
     const res = await admin.api.get(`${ADMIN}/policies`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(Object.keys(res.body.policies).sort(), ['mfa', 'room_encryption', 'session_idle_timeout_ms', 'session_max_lifetime_ms']);
+    assert.deepEqual(Object.keys(res.body.policies).sort(), ['contact_policy', 'mfa', 'room_encryption', 'session_idle_timeout_ms', 'session_max_lifetime_ms', 'unassigned_role']);
     assert.equal(res.body.policies.room_encryption.value, 'optional');
     assert.equal(res.body.policies.room_encryption.source, 'config');
   });
@@ -42,6 +42,34 @@ describe('admin API: policies', () => {
 
     const entries = await auditEntries(officer, 'admin.policies.update');
     assert.ok(entries.some((e) => e.outcome === 'success' && e.details.room_encryption === '"required"'));
+  });
+
+  test('switching the contact policy off lets a patient invite another patient; on again refuses', async () => {
+    const [alice, bob, carol] = [await userWithRoles(server, ['patient']), await userWithRoles(server, ['patient']), await userWithRoles(server, ['patient'])];
+    const createWith = (invitee: TestUser) => alice.api.post('/_matrix/client/v3/createRoom', { invite: [invitee.userId] });
+    const before = await createWith(bob);
+    assert.equal(before.status, 403);
+    assert.equal(before.body.errcode, 'M_FORBIDDEN');
+
+    const off = await admin.api.put(`${ADMIN}/policies`, { contact_policy: 'off' });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    assert.deepEqual({ ...off.body.policies.contact_policy, description: '' }, { value: 'off', default: 'roles', source: 'stored', description: '' });
+    const created = await createWith(bob);
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+
+    await admin.api.put(`${ADMIN}/policies`, { contact_policy: 'roles' });
+    const invite = await alice.api.post(`/_matrix/client/v3/rooms/${encodeURIComponent(created.body.room_id)}/invite`, { user_id: carol.userId });
+    assert.equal(invite.status, 403);
+    assert.equal(invite.body.errcode, 'M_FORBIDDEN');
+
+    // Accounts without a role count as the unassigned role: as patients, they may not invite patients either.
+    const plain = await registerUser(server);
+    assert.equal((await plain.api.post('/_matrix/client/v3/createRoom', { invite: [carol.userId] })).status, 200);
+    await admin.api.put(`${ADMIN}/policies`, { unassigned_role: 'patient' });
+    assert.equal((await plain.api.post('/_matrix/client/v3/createRoom', { invite: [carol.userId] })).status, 403);
+    const cleared = await admin.api.put(`${ADMIN}/policies`, { contact_policy: null, unassigned_role: null });
+    assert.equal(cleared.body.policies.unassigned_role.value, 'staff');
+    assert.ok((await auditEntries(officer, 'admin.policies.update')).some((e) => e.details.contact_policy === '"off"'));
   });
 
   test('a stored policy survives a restart: it is applied when the server starts', async () => {

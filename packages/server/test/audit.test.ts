@@ -200,6 +200,36 @@ describe('audit trail: what is recorded', () => {
     assert.equal(refused?.details.errcode, 'M_FORBIDDEN');
   });
 
+  test('reading a room one is not in is refused and recorded as refused, once per device, room and minute', async () => {
+    const alice = await registerUser(server);
+    const mallory = await registerUser(server);
+    const roomId = await createRoom(alice);
+    const eventId = await send(alice, roomId, 'for alice only');
+    const refusedReads = async () => find(await entries(server), 'event.read', (e) => e.target.roomId === roomId && e.actorUserId === mallory.userId);
+
+    const paths = {
+      messages: `/rooms/${enc(roomId)}/messages?dir=b`,
+      context: `/rooms/${enc(roomId)}/context/${enc(eventId)}`,
+      event: `/rooms/${enc(roomId)}/event/${enc(eventId)}`,
+      state: `/rooms/${enc(roomId)}/state`,
+    };
+    for (const [via, path] of Object.entries(paths)) {
+      const res = await mallory.api.get(`/_matrix/client/v3${path}`);
+      assert.equal(res.status, 403, via);
+      assert.equal(res.body.errcode, 'M_FORBIDDEN');
+    }
+    const first = await refusedReads();
+    assert.equal(first.length, 1, 'coalesced like reads: one entry per device, room and minute, whatever the path');
+    assert.equal(first[0]!.outcome, 'refused');
+    assert.equal(first[0]!.actorDeviceId, mallory.deviceId);
+    assert.equal(first[0]!.details.via, 'messages');
+    // Alice's own reads stay successes, and a refusal does not hide a later read from the record.
+    assert.equal((await alice.api.get(`/_matrix/client/v3${paths.state}`)).status, 200);
+    server.clock.advance(READ_COALESCING_MS);
+    assert.equal((await mallory.api.get(`/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.name/`)).status, 403);
+    assert.deepEqual((await refusedReads()).map((e) => [e.outcome, e.details.via]), [['refused', 'messages'], ['refused', 'state']]);
+  });
+
   test('everything recorded above forms one intact hash chain', async () => {
     const key = server.services.signingKey;
     const report = await verifyAuditTrail(server.storage.audit, { keyId: key.keyId, publicKeyBase64: key.publicKeyBase64 });
@@ -219,13 +249,17 @@ describe('audit trail: an action whose entry cannot be written fails', () => {
   });
   after(() => server.close());
 
-  /** Makes the audit table refuse inserts, as a full disk or a broken permission would. */
-  async function breakAuditTable(broken: boolean) {
+  /**
+   * Makes the audit table refuse inserts, as a full disk or a broken permission would — all of them,
+   * or only those of actions starting with `onlyPrefix`.
+   */
+  async function breakAuditTable(broken: boolean, onlyPrefix?: string) {
+    const when = onlyPrefix ? ` when (new.action like '${onlyPrefix}%')` : '';
     const statements =
       testEngine === 'sqlite'
-        ? [broken ? `create trigger audit_broken before insert on audit_log begin select raise(abort, 'audit table unwritable'); end` : 'drop trigger audit_broken']
+        ? [broken ? `create trigger audit_broken before insert on audit_log${when} begin select raise(abort, 'audit table unwritable'); end` : 'drop trigger audit_broken']
         : broken
-          ? [`create function audit_broken() returns trigger language plpgsql as $$ begin raise exception 'audit table unwritable'; end $$`, 'create trigger audit_broken before insert on audit_log for each row execute function audit_broken()']
+          ? [`create function audit_broken() returns trigger language plpgsql as $$ begin raise exception 'audit table unwritable'; end $$`, `create trigger audit_broken before insert on audit_log for each row${when} execute function audit_broken()`]
           : ['drop trigger audit_broken on audit_log', 'drop function audit_broken()'];
     if (testEngine === 'sqlite') {
       const db = new DatabaseSync((server.config.database as { path: string }).path);
@@ -271,5 +305,43 @@ describe('audit trail: an action whose entry cannot be written fails', () => {
       await breakAuditTable(false);
     }
     assert.equal((await server.storage.sessions.listDevices(alice.userId)).length, 1);
+  });
+
+  test("an administrator's user creation, device wipe and MFA reset do not happen when their admin entry cannot be written", async () => {
+    const admin = await registerUser(server);
+    await server.storage.roles.setRoles(admin.userId, ['admin']);
+    const victim = await registerUser(server);
+    await server.storage.mfa.setTotp(victim.userId, 'ciphertext', 1, Date.now());
+    const localpart = `unaudited${Date.now()}`;
+    const ADMIN = '/_caduceus/admin/v1';
+
+    await breakAuditTable(true, 'admin.');
+    try {
+      const created = await admin.api.post(`${ADMIN}/users`, { localpart, password: 'a long enough password 1', roles: ['staff'] });
+      assert.equal(created.status, 500, JSON.stringify(created.body));
+      const wiped = await admin.api.post(`${ADMIN}/users/${enc(victim.userId)}/devices/${enc(victim.deviceId)}/wipe`, {});
+      assert.equal(wiped.status, 500);
+      const wipedAll = await admin.api.post(`${ADMIN}/users/${enc(victim.userId)}/devices/wipe`, {});
+      assert.equal(wipedAll.status, 500);
+      const reset = await admin.api.post(`${ADMIN}/users/${enc(victim.userId)}/reset-mfa`, {});
+      assert.equal(reset.status, 500);
+    } finally {
+      await breakAuditTable(false);
+    }
+    assert.equal(await server.storage.users.get(`@${localpart}:test.local`), undefined, 'the account was not created');
+    assert.deepEqual((await server.storage.sessions.listDevices(victim.userId)).map((d) => d.deviceId), [victim.deviceId], 'the device was not wiped');
+    assert.equal((await victim.api.get('/_matrix/client/v3/account/whoami')).status, 200);
+    assert.ok(await server.storage.mfa.getTotp(victim.userId), 'the second factor was not removed');
+    // None of the actions' own entries (account.create, session.wipe, auth.mfa.remove) was kept either.
+    const all = await entries(server);
+    assert.deepEqual(find(all, 'session.wipe', (e) => e.target.userId === victim.userId), []);
+    assert.deepEqual(find(all, 'auth.mfa.remove', (e) => e.target.userId === victim.userId), []);
+
+    // Writable again: the same calls go through, each with its entry.
+    assert.equal((await admin.api.post(`${ADMIN}/users/${enc(victim.userId)}/reset-mfa`, {})).status, 200);
+    assert.equal((await admin.api.post(`${ADMIN}/users/${enc(victim.userId)}/devices/${enc(victim.deviceId)}/wipe`, {})).status, 200);
+    const after = await entries(server);
+    assert.equal(find(after, 'admin.users.reset_mfa', (e) => e.target.userId === victim.userId && e.outcome === 'success').length, 1);
+    assert.equal(find(after, 'admin.devices.wipe', (e) => e.target.userId === victim.userId && e.outcome === 'success').length, 1);
   });
 });

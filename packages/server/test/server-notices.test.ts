@@ -64,16 +64,36 @@ describe('server notices', () => {
     assert.deepEqual(Object.keys(woke.rooms.invite), [], 'no second room');
   });
 
-  test('the user cannot post in the notices room, and one who left is invited back for the next notice', async () => {
+  test('the user cannot post in the notices room', async () => {
     const user = await registerUser(server);
     await notices().sendToUser(user.userId, 'hello');
     const roomId = await joinNoticeRoom(user);
     const post = await user.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/t1`, { msgtype: 'm.text', body: 'hi' });
     assert.equal(post.status, 403);
-    assert.equal((await user.api.post(`/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {})).status, 200);
-    await notices().sendToUser(user.userId, 'again');
-    const invited = inviteIn(await sync(user));
-    assert.equal(invited?.roomId, roomId);
+  });
+
+  test('the notices room can be neither declined nor left: 403 M_CANNOT_LEAVE_SERVER_NOTICE_ROOM, on record as refused', async () => {
+    const user = await registerUser(server);
+    await notices().sendToUser(user.userId, 'hello');
+    const invite = inviteIn(await sync(user));
+    assert.ok(invite);
+    const declined = await user.api.post(`/_matrix/client/v3/rooms/${enc(invite.roomId)}/leave`, {});
+    assert.equal(declined.status, 403);
+    assert.equal(declined.body.errcode, 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM');
+
+    const roomId = await joinNoticeRoom(user);
+    const left = await user.api.post(`/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {});
+    assert.equal(left.status, 403);
+    assert.equal(left.body.errcode, 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM');
+    assert.ok((await sync(user)).rooms.join[roomId], 'still in the room');
+
+    const refused = (await server.storage.audit.entries({ limit: 1000, action: 'room.member', outcome: 'refused', roomId })).filter((e) => e.actorUserId === user.userId);
+    assert.equal(refused.length, 2);
+    assert.match(refused[0]!.details, /M_CANNOT_LEAVE_SERVER_NOTICE_ROOM/);
+
+    // Leaving any other room still works.
+    const other = await user.api.post('/_matrix/client/v3/createRoom', { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
+    assert.equal((await user.api.post(`/_matrix/client/v3/rooms/${enc(other.body.room_id)}/leave`, {})).status, 200);
   });
 
   test('sendToRole reaches exactly the holders of the role; sendToAll reaches every active user', async () => {

@@ -1,9 +1,9 @@
 /** caduceus audit export: audit entries by time, user, room, action and outcome as JSON lines, CSV or FHIR R4. */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { CliError, UsageError, expectPositionals, parseCommandArgs, type Command } from '../args.ts';
+import { localActor } from '../local-actor.ts';
 import { openAuditDatabase } from './audit-open.ts';
 
 const FORMATS = ['jsonl', 'csv', 'fhir'] as const;
@@ -19,14 +19,6 @@ function parseTime(flag: string, value: string | undefined): number | undefined 
 function checkId(flag: string, sigil: string, value: string | undefined): string | undefined {
   if (value !== undefined && !new RegExp(`^\\${sigil}[^:\\s]+:[^\\s]+$`).test(value)) throw new UsageError(`${flag} must be an id such as ${sigil === '@' ? '@alice:example.org' : '!abc:example.org'} (got "${value}")`);
   return value;
-}
-
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 async function openOut(path: string): Promise<WriteStream> {
@@ -104,8 +96,7 @@ Example:
           outcome,
           serverName: opened.config.serverName,
           via: 'cli',
-          // The CLI has no signed-in user: the operating-system account stands for the operator.
-          actor: { userId: null, deviceId: null, address: 'local', userAgent: `caduceus-cli (os user ${osUser()})` },
+          actor: localActor(),
         },
         write,
       );

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { CliError, expectPositionals, parseCommandArgs, printResult, type Command } from '../args.ts';
 import { describeError } from '../admin.ts';
+import { localActor } from '../local-actor.ts';
 import { asCliError, describeContents, formatSeconds, KEY_HELP_READ, keyForReading } from './backup-key.ts';
 
 export const backupRestore: Command = {
@@ -13,7 +14,8 @@ export const backupRestore: Command = {
 (CADUCEUS_DATABASE_URL), which must be empty (pg_restore must be on PATH). The server name and engine
 must be those of the backup. The whole backup is decrypted and checked before anything is put in
 place; a wrong key or a damaged file is refused and leaves the target empty. Then the audit trail's
-hash chain and signed checkpoints are verified. Start the server on the same settings afterwards.
+hash chain and signed checkpoints are verified, and the restore is appended to the restored trail
+(admin.backup.restore). Start the server on the same settings afterwards.
 
 ${KEY_HELP_READ}
 
@@ -36,7 +38,10 @@ Example:
     }
     let audit;
     try {
-      audit = await server.backup.verifyRestoredAuditTrail(config);
+      audit = await server.backup.verifyRestoredAuditTrail(config, {
+        actor: localActor(),
+        details: { backup_created_at: restored.manifest.createdAt, backup_version: restored.manifest.version, engine: restored.manifest.engine },
+      });
     } catch (err) {
       throw new CliError(`the backup was restored into ${config.dataDir}, but verifying its audit trail failed: ${describeError(err)}; run "caduceus audit verify" before starting the server`);
     }

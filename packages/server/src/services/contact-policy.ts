@@ -28,12 +28,17 @@ type Attempt = 'invite' | 'create_room' | 'direct_chat' | 'join';
 export class ContactPolicyService {
   readonly #storage: Storage;
   readonly #audit: AuditTrail;
-  readonly #settings: ContactSettings;
+  readonly #config: ServiceDeps['config'];
 
   constructor(deps: ServiceDeps) {
     this.#storage = deps.storage;
     this.#audit = deps.audit;
-    this.#settings = deps.config.contactPolicy;
+    this.#config = deps.config;
+  }
+
+  /** The live settings: an administrator changes them at run time (admin policies), so never a copy. */
+  get #settings(): ContactSettings {
+    return this.#config.contactPolicy;
   }
 
   /** POST /rooms/{roomId}/invite: throws 403 (and audits) when the policy refuses. */

@@ -5,6 +5,7 @@
  * LISTEN/NOTIFY so that a long-poll held by one server process wakes for a write made by another.
  */
 import pg from 'pg';
+import { RecentEvents } from './sync/recent-events.ts';
 
 /** Kinds of change besides room events, so /sync can skip looking where nothing changed. */
 export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships' | 'deviceLists' | 'toDevice';
@@ -44,6 +45,8 @@ export interface Notifier {
   readonly floor: number;
   /** Whether `key` ("e:"+room events, "t:"/"r:" typing/receipts of a room, "a:"/"m:" account data/memberships of a user) changed after `since`. */
   changedSince(key: string, since: number): boolean;
+  /** Recently committed events, kept in step with what this notifier heard (see sync/recent-events). */
+  readonly recent: RecentEvents;
   /** Starts tracking from the database's current position. */
   start(current: number): void | Promise<void>;
   close(): Promise<void>;
@@ -65,11 +68,14 @@ export class LocalNotifier implements Notifier {
   #latest = 0;
   #count = 0;
   #heardUpTo = 0;
+  readonly recent = new RecentEvents();
   #floor = Number.MAX_SAFE_INTEGER;
   /** Changes heard out of order (another process notified late), by first position. */
   readonly #pending = new Map<number, number>();
   /** Last position at which each key changed. */
   readonly #lastChanged = new Map<string, number>();
+  /** Last position of a change that woke the waiters of each room ("r" + id) or user ("u" + id). */
+  readonly #lastWoke = new Map<string, number>();
 
   get waiting() {
     return this.#count;
@@ -94,6 +100,8 @@ export class LocalNotifier implements Notifier {
     this.#latest = Math.max(this.#latest, current);
     this.#pending.clear();
     this.#lastChanged.clear();
+    this.#lastWoke.clear();
+    this.recent.reset(current);
   }
 
   changedSince(key: string, since: number): boolean {
@@ -106,6 +114,8 @@ export class LocalNotifier implements Notifier {
   }
 
   #record(change: StreamChange) {
+    // Before the gap-free mark moves: whoever trusts it must find the window already in step.
+    this.recent.observe(change);
     const note = (key: string) => {
       if ((this.#lastChanged.get(key) ?? 0) < change.position) this.#lastChanged.set(key, change.position);
     };
@@ -134,13 +144,36 @@ export class LocalNotifier implements Notifier {
     this.#record(change);
     if (change.position > this.#latest) this.#latest = change.position;
     const woken = new Set<Waiter>();
-    for (const user of change.users) for (const waiter of this.#byUser.get(user) ?? []) woken.add(waiter);
-    for (const room of change.rooms) for (const waiter of this.#byRoom.get(room) ?? []) woken.add(waiter);
+    for (const user of change.users) {
+      this.#noteWoke('u' + user, change.position);
+      for (const waiter of this.#byUser.get(user) ?? []) woken.add(waiter);
+    }
+    for (const room of change.rooms) {
+      this.#noteWoke('r' + room, change.position);
+      for (const waiter of this.#byRoom.get(room) ?? []) woken.add(waiter);
+    }
     for (const waiter of woken) waiter.wake();
   }
 
+  #noteWoke(key: string, position: number) {
+    if ((this.#lastWoke.get(key) ?? 0) < position) this.#lastWoke.set(key, position);
+  }
+
+  /**
+   * Whether a change this process has heard of after `interest.since` would have woken the waiter.
+   * Only those: a long-poll must not spin on every commit in rooms it does not watch. Changes after
+   * `since` not heard yet wake it when they are; before the floor nothing is known, so it wakes.
+   */
+  #missed(interest: WaitInterest): boolean {
+    if (interest.since < this.#floor) return true;
+    if (this.#latest <= interest.since) return false;
+    if ((this.#lastWoke.get('u' + interest.userId) ?? 0) > interest.since) return true;
+    for (const room of interest.rooms) if ((this.#lastWoke.get('r' + room) ?? 0) > interest.since) return true;
+    return false;
+  }
+
   wait(interest: WaitInterest, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.#latest > interest.since || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
+    if (this.#missed(interest) || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const waiter: Waiter = { interest, wake: () => finish() };
       const timer = setTimeout(() => finish(), timeoutMs);

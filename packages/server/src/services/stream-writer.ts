@@ -5,8 +5,9 @@
  * acknowledged write survives a crash. Then the notifier wakes whoever the writes concern.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Storage, Stores } from '../storage/index.ts';
+import type { NewEventRow, Storage, Stores } from '../storage/index.ts';
 import type { ChangeKind, Notifier } from './notifier.ts';
+import type { CommittedEvents } from './sync/recent-events.ts';
 
 export interface WriteContext {
   stores: Stores;
@@ -84,7 +85,11 @@ export class StreamWriter {
     const marks = new Map<ChangeKind, Set<string>>();
     let first = 0;
     let last = 0;
-    const outcomes = await this.#storage.batchTransaction(async (stores, isolate) => {
+    const committed: CommittedEvents = { rows: [], txns: [], rewrote: false };
+    let jobEvents: CommittedEvents = committed;
+    const outcomes = await this.#storage.batchTransaction(async (batchStores, isolate) => {
+      // The events the jobs store are noted on their way to the database, for the recent-events window.
+      const stores = capturing(batchStores, () => jobEvents);
       // Positions are handed out from memory while the stream is locked, and written back once.
       const start = await stores.stream.lock();
       // Then the audit chain, before any job writes a row: the order every audited transaction keeps.
@@ -100,6 +105,7 @@ export class StreamWriter {
         const jobRooms: string[] = [];
         const jobUsers: string[] = [];
         const jobMarks: Array<[ChangeKind, readonly string[]]> = [];
+        jobEvents = { rows: [], txns: [], rewrote: false };
         const ctx: WriteContext = {
           stores,
           nextPosition: async () => {
@@ -125,6 +131,9 @@ export class StreamWriter {
             if (!set) marks.set(kind, (set = new Set()));
             for (const key of keys) set.add(key);
           }
+          committed.rows.push(...jobEvents.rows);
+          committed.txns.push(...jobEvents.txns);
+          committed.rewrote ||= jobEvents.rewrote;
         } catch (error) {
           if (!isExpected(error)) throw error;
           // Its rows were rolled back with its savepoint (or never written): so are its positions.
@@ -142,6 +151,7 @@ export class StreamWriter {
     });
     outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
     if (last > 0) {
+      this.#notifier.recent.addCommitted(first, last, committed);
       this.#notifier.publish({
         first,
         position: last,
@@ -151,6 +161,41 @@ export class StreamWriter {
       });
     }
   }
+}
+
+/** Store calls that change events already stored (redaction, retention): the window cannot follow them. */
+const REWRITES = new Set(['replaceRedacted', 'deleteEvents', 'pruneEvent', 'shortenRoomExpiry', 'setUnsigned']);
+
+/** The batch's stores, with event inserts, transaction ids and rewrites of stored events noted in `sink()`. */
+function capturing(stores: Stores, sink: () => CommittedEvents): Stores {
+  const watch = <T extends object>(store: T): T =>
+    new Proxy(store, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        const method = value as (...args: unknown[]) => Promise<unknown>;
+        if (prop === 'insert') {
+          return async (row: NewEventRow) => {
+            await method.call(target, row);
+            sink().rows.push(row);
+          };
+        }
+        if (prop === 'insertTxn') {
+          return async (userId: string, deviceId: string, txnId: string, eventId: string, now: number) => {
+            await method.call(target, userId, deviceId, txnId, eventId, now);
+            sink().txns.push({ userId, deviceId, txnId, eventId });
+          };
+        }
+        if (typeof prop === 'string' && REWRITES.has(prop)) {
+          return (...args: unknown[]) => {
+            sink().rewrote = true;
+            return method.apply(target, args);
+          };
+        }
+        return method.bind(target);
+      },
+    });
+  return { ...stores, events: watch(stores.events), retention: watch(stores.retention) };
 }
 
 class SingleJobFailed extends Error {

@@ -159,41 +159,29 @@ export class KyselyEventStore implements EventStore {
   }
 
   async #newestStatePer(roomId: string, after: number, upTo: number) {
-    const rows = await this.#db
-      .selectFrom('events as e')
-      .selectAll('e')
-      .where('e.room_id', '=', roomId)
-      .where('e.state_key', 'is not', null)
-      .where('e.stream_ordering', '>', after)
-      .where('e.stream_ordering', '<=', upTo)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('events as newer')
-              .select('newer.stream_ordering')
-              .whereRef('newer.room_id', '=', 'e.room_id')
-              .whereRef('newer.type', '=', 'e.type')
-              .whereRef('newer.state_key', '=', 'e.state_key')
-              .whereRef('newer.stream_ordering', '>', 'e.stream_ordering')
-              .where('newer.stream_ordering', '<=', upTo),
-          ),
-        ),
-      )
-      .orderBy('e.stream_ordering')
-      .execute();
+    // Once per room of an initial sync: a plain template (see above).
+    const { rows } = await sql<EventsTable>`
+      select e.* from events e
+      where e.room_id = ${roomId} and e.state_key is not null and e.stream_ordering > ${after} and e.stream_ordering <= ${upTo}
+      and not exists (
+        select newer.stream_ordering from events newer
+        where newer.room_id = e.room_id and newer.type = e.type and newer.state_key = e.state_key
+        and newer.stream_ordering > e.stream_ordering and newer.stream_ordering <= ${upTo})
+      order by e.stream_ordering`.execute(this.#db);
     return rows.map(toRow);
   }
 
   async page(roomId: string, from: number, direction: 'b' | 'f', limit: number, to?: number) {
-    let query = this.#db.selectFrom('events').selectAll().where('room_id', '=', roomId);
-    if (direction === 'b') {
-      query = query.where('stream_ordering', '<=', from).orderBy('stream_ordering', 'desc');
-      if (to !== undefined) query = query.where('stream_ordering', '>', to);
-    } else {
-      query = query.where('stream_ordering', '>', from).orderBy('stream_ordering', 'asc');
-      if (to !== undefined) query = query.where('stream_ordering', '<=', to);
-    }
-    return (await query.limit(limit).execute()).map(toRow);
+    // Once per room of an initial sync: a plain template (see above).
+    const { rows } =
+      direction === 'b'
+        ? await sql<EventsTable>`
+            select * from events where room_id = ${roomId} and stream_ordering <= ${from} and stream_ordering > ${to ?? -1}
+            order by stream_ordering desc limit ${limit}`.execute(this.#db)
+        : await sql<EventsTable>`
+            select * from events where room_id = ${roomId} and stream_ordering > ${from} and stream_ordering <= ${to ?? Number.MAX_SAFE_INTEGER}
+            order by stream_ordering asc limit ${limit}`.execute(this.#db);
+    return rows.map(toRow);
   }
 
   async inRange(roomIds: readonly string[], after: number, upTo: number) {
@@ -224,14 +212,12 @@ export class KyselyEventStore implements EventStore {
   }
 
   async members(roomId: string, memberships?: readonly string[]) {
-    let query = this.#db
-      .selectFrom('current_state')
-      .select(['state_key', 'membership', 'stream_ordering', 'event_id'])
-      .where('room_id', '=', roomId)
-      .where('type', '=', 'm.room.member');
-    if (memberships) query = query.where('membership', 'in', memberships);
-    const rows = await query.orderBy('stream_ordering').execute();
-    return rows.map((r) => ({ roomId, userId: r.state_key, membership: r.membership ?? 'leave', streamOrdering: r.stream_ordering, eventId: r.event_id }));
+    // Once per room of an initial sync (the summary): a plain template (see above).
+    const { rows } = await sql<{ state_key: string; membership: string | null; stream_ordering: number; event_id: string }>`
+      select state_key, membership, stream_ordering, event_id from current_state
+      where room_id = ${roomId} and type = 'm.room.member' ${memberships ? sql`and membership in (${sql.join(memberships)})` : sql``}
+      order by stream_ordering`.execute(this.#db);
+    return rows.map((r) => ({ roomId, userId: r.state_key, membership: r.membership ?? 'leave', streamOrdering: Number(r.stream_ordering), eventId: r.event_id }));
   }
 
   async membershipHistory(roomId: string, userId: string) {

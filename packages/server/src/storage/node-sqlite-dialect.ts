@@ -40,7 +40,11 @@ export function kyselySqliteDatabase(database: DatabaseSync): SqliteDatabase {
   const cache = new Map<string, CachedStatement>();
   return {
     close: () => database.close(),
-    prepare(sql: string): SqliteStatement {
+    prepare(text: string): SqliteStatement {
+      // A deferred transaction that reads and then writes fails at once ("database is locked") when
+      // another process (the CLI beside the server) wrote in between; an immediate one waits its turn
+      // (busy_timeout) instead. Within one process Kysely already runs transactions one at a time.
+      const sql = text === 'begin' ? 'begin immediate' : text;
       let statement = cache.get(sql);
       if (statement) {
         // Refresh its place in the least-recently-used order.

@@ -55,6 +55,8 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     CADUCEUS_DATA_DIR: options.dataDir,
     CADUCEUS_REGISTRATION: 'open',
     CADUCEUS_RATE_LIMITS: 'off',
+    // Tests register and log in with passwords, like the in-process test servers.
+    CADUCEUS_MFA: 'optional',
     CADUCEUS_LOG_LEVEL: 'warn',
     ...(options.databaseUrl ? { CADUCEUS_DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,

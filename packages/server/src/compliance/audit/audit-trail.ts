@@ -46,13 +46,14 @@ export interface AuditTrail {
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /**
    * Records that the current caller read events of these rooms (`event.read`) or this media
-   * (`media.read`). Coalesced: only the first read per device, target and minute is written, and it
-   * is written before the promise resolves, so the caller answers only once the read is on record.
+   * (`media.read`) — or, with outcome `refused`, tried to and was not allowed (not in the room).
+   * Coalesced: only the first read per device, target, outcome and minute is written, and it is
+   * written before the promise resolves, so the caller answers only once the read is on record.
    */
-  recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>): Promise<void>;
+  recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome?: 'success' | 'refused'): Promise<void>;
 }
 
 /** Where a read came from. */
-export type ReadPath = 'sync' | 'messages' | 'context' | 'event' | 'media';
+export type ReadPath = 'sync' | 'messages' | 'context' | 'event' | 'state' | 'media';
 
 export type ReadTarget = { roomId: string } | { mediaId: string };

@@ -59,7 +59,7 @@ export class HashChainedAuditTrail implements AuditTrail {
     });
   }
 
-  async recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>): Promise<void> {
+  async recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome: 'success' | 'refused' = 'success'): Promise<void> {
     if (targets.length === 0) return;
     const request = this.#request();
     const window = Math.floor(this.#clock.now() / READ_COALESCING_MS);
@@ -67,7 +67,7 @@ export class HashChainedAuditTrail implements AuditTrail {
       this.#reads.clear();
       this.#readWindow = window;
     }
-    const reader = request ? `${request.userId}\u0000${request.deviceId}` : undefined;
+    const reader = request ? `${outcome}\u0000${request.userId}\u0000${request.deviceId}` : undefined;
     const waits: Promise<void>[] = [];
     const fresh: Array<{ key: string | undefined; target: ReadTarget }> = [];
     for (const target of targets) {
@@ -79,7 +79,7 @@ export class HashChainedAuditTrail implements AuditTrail {
       else fresh.push({ key, target });
     }
     if (fresh.length > 0) {
-      const entries = fresh.map(({ target }) => this.#pending({ action: 'roomId' in target ? 'event.read' : 'media.read', outcome: 'success', target, details: { via } }));
+      const entries = fresh.map(({ target }) => this.#pending({ action: 'roomId' in target ? 'event.read' : 'media.read', outcome, target, details: { via } }));
       const write = this.#storage.transaction(async (stores) => {
         for (const entry of entries) await this.#append(stores, entry);
       });

@@ -10,7 +10,7 @@
  * (m.replace events carry the edited text), transaction ids and media links: it is gone from /sync,
  * /messages, /context and /event (404), and pagination simply steps over the gap.
  *
- * Each batch (BATCH_SIZE rows) is one stream-writer job: it commits with whatever sends are queued,
+ * Each batch (≤ MAX_BATCH rows, sized to take ~TARGET_BATCH_MS) is one stream-writer job: it commits with whatever sends are queued,
  * under the same locks in the same order (stream, audit chain, rows), so it never holds the database
  * for long and never deadlocks with a send; between batches the job pauses so requests go first.
  * Files are deleted after the commit, and only when no media row names the same bytes.
@@ -24,12 +24,20 @@ import type { Storage } from '../../storage/index.ts';
 import type { ExpiredEvent } from '../../storage/retention.ts';
 import type { AuditTrail } from '../audit/index.ts';
 
-/** Rows per transaction. */
-export const BATCH_SIZE = 500;
-/** Pause between batches, so queued requests run first. */
-const PAUSE_MS = 5;
+/**
+ * Rows per transaction: starts at BATCH_SIZE and adapts so a batch holds the writer about
+ * TARGET_BATCH_MS (halving when slower, doubling when much faster, within MIN..MAX). Measured
+ * (docs/benchmarks.md): fixed 500-row batches held the writer ~60 ms each on a busy 2-core machine and
+ * tripled-to-quintupled send p99 during a purge.
+ */
+export const BATCH_SIZE = 100;
+const MIN_BATCH = 20;
+const MAX_BATCH = 500;
+const TARGET_BATCH_MS = 5;
+/** Least pause between batches; the job also rests at least as long as its last batch took (≤ 50% duty). */
+const PAUSE_MS = 10;
 /** Bound on one run (a run that has more to do continues at the next one). */
-const MAX_BATCHES_PER_RUN = 2000;
+const MAX_BATCHES_PER_RUN = 10_000;
 /** Free SQLite pages given back to the file system per run (4 KiB each). */
 const COMPACT_PAGES = 4096;
 /** redacted_by of an event pruned by retention (not by a redaction event). */
@@ -64,7 +72,7 @@ interface Removal {
 }
 
 const emptyReport = (): PurgeReport => ({ ran: true, deletedEvents: 0, prunedEvents: 0, erasedRedactions: 0, deletedMedia: 0, deletedFiles: 0, deletedToDevice: 0, batches: 0 });
-const pause = () => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(PAUSE_MS, ms)));
 
 export class RetentionPurger {
   readonly #deps: PurgeDeps;
@@ -83,8 +91,8 @@ export class RetentionPurger {
   async #run(): Promise<PurgeReport> {
     const report = emptyReport();
     const done = await this.#deps.storage.retention.exclusively(async () => {
-      await this.#batches(report, (ctx) => this.#expireBatch(ctx, report));
-      await this.#batches(report, (ctx) => this.#eraseBatch(ctx, report));
+      await this.#batches(report, (ctx, size) => this.#expireBatch(ctx, size, report));
+      await this.#batches(report, (ctx, size) => this.#eraseBatch(ctx, size, report));
       await this.#toDevice(report);
       if (report.deletedEvents + report.prunedEvents + report.erasedRedactions + report.deletedToDevice > 0) await this.#deps.storage.retention.compact(COMPACT_PAGES);
       return true;
@@ -93,22 +101,27 @@ export class RetentionPurger {
   }
 
   /** Runs batch jobs until one finds less than a full batch; deletes freed files after each commit. */
-  async #batches(report: PurgeReport, batch: (ctx: WriteContext) => Promise<{ found: number; hashes: string[] }>) {
+  async #batches(report: PurgeReport, batch: (ctx: WriteContext, size: number) => Promise<{ found: number; hashes: string[] }>) {
+    let size = BATCH_SIZE;
     for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) {
-      const { found, hashes } = await this.#deps.writer.write(batch);
+      const started = performance.now();
+      const { found, hashes } = await this.#deps.writer.write((ctx) => batch(ctx, size));
+      const took = performance.now() - started;
       if (found > 0) report.batches++;
       for (const sha256 of new Set(hashes)) {
         if (await this.#deps.storage.retention.contentInUse(sha256)) continue;
         await this.#deps.deleteMediaContent(sha256);
         report.deletedFiles++;
       }
-      if (found < BATCH_SIZE) return;
-      await pause();
+      if (found < size) return;
+      if (took > 2 * TARGET_BATCH_MS) size = Math.max(MIN_BATCH, Math.floor(size / 2));
+      else if (took < TARGET_BATCH_MS / 2) size = Math.min(MAX_BATCH, size * 2);
+      await pause(took);
     }
   }
 
-  async #expireBatch(ctx: WriteContext, report: PurgeReport) {
-    const expired = await ctx.stores.retention.expiredEvents(this.#deps.clock.now(), BATCH_SIZE);
+  async #expireBatch(ctx: WriteContext, size: number, report: PurgeReport) {
+    const expired = await ctx.stores.retention.expiredEvents(this.#deps.clock.now(), size);
     if (expired.length === 0) return { found: 0, hashes: [] };
     const edits = await ctx.stores.retention.editsOf(expired.map((e) => e.eventId));
     const removal = await this.#remove(ctx, [...expired, ...edits]);
@@ -124,9 +137,9 @@ export class RetentionPurger {
    * redaction was appended); here go its edits, the copy of its content in its state successor's
    * unsigned.prev_content, its media links, and any original kept aside under a legal hold.
    */
-  async #eraseBatch(ctx: WriteContext, report: PurgeReport) {
+  async #eraseBatch(ctx: WriteContext, size: number, report: PurgeReport) {
     const { stores } = ctx;
-    const due = await stores.retention.dueErasures(this.#deps.clock.now() - this.#deps.retention.redactionGraceMs, BATCH_SIZE);
+    const due = await stores.retention.dueErasures(this.#deps.clock.now() - this.#deps.retention.redactionGraceMs, size);
     if (due.length === 0) return { found: 0, hashes: [] };
     const ids = due.map((d) => d.eventId);
     for (const id of ids) {
@@ -227,7 +240,7 @@ export class RetentionPurger {
       const deleted = await storage.retention.deleteStaleToDevice(position, BATCH_SIZE);
       report.deletedToDevice += deleted;
       if (deleted < BATCH_SIZE) break;
-      await pause();
+      await pause(0);
     }
     if (maxAge !== null) await storage.retention.deleteOldToDeviceTxns(now - maxAge);
   }

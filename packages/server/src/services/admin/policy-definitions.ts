@@ -49,6 +49,25 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
     },
   },
   {
+    key: 'contact_policy',
+    description:
+      'roles: the organisation roles decide who may invite, message and find whom (patients are invited only by the care team and never reach other patients); off: no role rules (each user\'s own permissionConfig still applies).',
+    schema: Type.Enum(['roles', 'off']),
+    read: (c) => (c.contactPolicy.enforceRoles ? 'roles' : 'off'),
+    apply: (c, v) => {
+      c.contactPolicy.enforceRoles = v === 'roles';
+    },
+  },
+  {
+    key: 'unassigned_role',
+    description: 'The role the contact policy counts for accounts that hold none (e.g. self-registered accounts): staff or patient.',
+    schema: Type.Enum(['staff', 'patient']),
+    read: (c) => c.contactPolicy.unassignedRole,
+    apply: (c, v) => {
+      c.contactPolicy.unassignedRole = v as Config['contactPolicy']['unassignedRole'];
+    },
+  },
+  {
     key: 'room_encryption',
     description: 'required: every new room must be end-to-end encrypted and plaintext messages in encrypted rooms are refused.',
     schema: Type.Enum(['optional', 'required']),

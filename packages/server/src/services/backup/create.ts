@@ -3,16 +3,19 @@
  * Order matters for consistency: the database snapshot is taken first, then the media store is
  * listed. Media files are written before the rows that name them and never change (content-addressed),
  * so every file the snapshot refers to is already on disk when the store is listed.
+ * The finished backup is recorded in the live audit trail (`admin.backup.create`, with the file's
+ * checksum); a backup whose entry cannot be written is removed again and the command fails.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import tar from 'tar-stream';
 import type { Config } from '../../config/config.ts';
+import { recordBackupAction, type BackupActor } from './audit-check.ts';
 import { dumpPostgres, dumpSqlite, type DumpFacts } from './database-dump.ts';
 import { BackupError, encrypter, type BackupKey } from './encryption.ts';
 import { DATA_FILES, DATA_PREFIX, DATABASE_ENTRY, FORMAT, FORMAT_VERSION, isDataPath, MANIFEST_ENTRY, type FileEntry, type Manifest } from './manifest.ts';
@@ -80,8 +83,32 @@ async function addFile(pack: tar.Pack, name: string, path: string, size: number)
   return hash.digest('hex');
 }
 
-export async function createBackup(config: Config, options: { out: string; key: BackupKey; now?: () => Date }): Promise<CreatedBackup> {
+export async function createBackup(config: Config, options: { out: string; key: BackupKey; now?: () => Date; actor?: BackupActor }): Promise<CreatedBackup> {
   const started = performance.now();
+  const made = await writeBackup(config, options, started).catch(async (err: unknown) => {
+    // A backup that failed on the way is on record too (not one refused before it began: there may be no database).
+    if (!(err instanceof BackupError && err.kind === 'refused')) {
+      await recordBackupAction(config, { action: 'admin.backup.create', outcome: 'failure', ...actorOf(options), details: { reason: err instanceof BackupError ? err.kind : 'error' } }).catch(() => {});
+    }
+    throw err;
+  });
+  try {
+    await recordBackupAction(config, {
+      action: 'admin.backup.create',
+      outcome: 'success',
+      ...actorOf(options),
+      details: { file: basename(made.path), size: made.size, sha256: made.sha256, engine: made.manifest.engine, media_files: made.manifest.files.length },
+    });
+  } catch (err) {
+    await rm(made.path, { force: true });
+    throw new BackupError('failed', `the backup could not be recorded in the audit trail, so it was removed again: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return made;
+}
+
+const actorOf = (options: { actor?: BackupActor }) => (options.actor ? { actor: options.actor } : {});
+
+async function writeBackup(config: Config, options: { out: string; key: BackupKey; now?: () => Date }, started: number): Promise<CreatedBackup> {
   const engine = config.database.kind;
   const age = encrypter(options.key);
   if (engine === 'sqlite' && !existsSync(config.database.path)) {

@@ -2,6 +2,6 @@
 export { createBackup, type CreatedBackup } from './create.ts';
 export { readBackup, type ReadBackup } from './read.ts';
 export { restoreBackup, checkRestoreTarget, type RestoredBackup } from './restore.ts';
-export { verifyRestoredAuditTrail } from './audit-check.ts';
+export { verifyRestoredAuditTrail, recordBackupAction, type BackupActor } from './audit-check.ts';
 export { BackupError, MIN_PASSPHRASE_LENGTH, parseIdentityFile, type BackupKey } from './encryption.ts';
 export type { Manifest, FileEntry } from './manifest.ts';

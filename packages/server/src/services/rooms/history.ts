@@ -13,6 +13,7 @@
 import { MatrixError } from '@caduceus/core';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import type { ReadPath } from '../../compliance/audit/index.ts';
 import type { EventRow, Stores } from '../../storage/index.ts';
 import type { Clock } from '../clock.ts';
 import { RoomEventFilterSchema, type Filter } from '../filters.ts';
@@ -109,7 +110,7 @@ export class RoomHistoryService {
 
   /** GET /rooms/{roomId}/messages */
   async messages(principal: Principal, roomId: string, request: MessagesRequest) {
-    const access = await this.#access(principal, roomId);
+    const access = await this.#access(principal, roomId, 'messages');
     await this.#audit.recordReads('messages', [{ roomId }]);
     const { dir, filter } = request;
     let from = request.from !== undefined ? parsePosition(request.from) : dir === 'b' ? await this.#stores.stream.current() : 0;
@@ -133,7 +134,7 @@ export class RoomHistoryService {
 
   /** GET /rooms/{roomId}/context/{eventId}: the limit is shared between the events before and after. */
   async context(principal: Principal, roomId: string, eventId: string, limit: number | undefined, filter?: EventFilterLike) {
-    const access = await this.#access(principal, roomId);
+    const access = await this.#access(principal, roomId, 'context');
     await this.#audit.recordReads('context', [{ roomId }]);
     const event = await this.#visibleEvent(access, eventId);
     const total = clampLimit(limit);
@@ -162,20 +163,20 @@ export class RoomHistoryService {
 
   /** GET /rooms/{roomId}/event/{eventId} */
   async event(principal: Principal, roomId: string, eventId: string): Promise<ClientEvent> {
-    const access = await this.#access(principal, roomId);
+    const access = await this.#access(principal, roomId, 'event');
     await this.#audit.recordReads('event', [{ roomId }]);
     return (await this.#format(access, [await this.#visibleEvent(access, eventId)]))[0]!;
   }
 
   /** GET /rooms/{roomId}/state: current state, or the state when the caller left. */
   async state(principal: Principal, roomId: string): Promise<ClientEvent[]> {
-    const access = await this.#access(principal, roomId);
+    const access = await this.#access(principal, roomId, 'state');
     return this.#format(access, await this.#stateOf(access));
   }
 
   /** GET /rooms/{roomId}/state/{eventType}/{stateKey}: the content, or the whole event with format=event. */
   async stateEvent(principal: Principal, roomId: string, type: string, stateKey: string, format: 'content' | 'event' = 'content') {
-    const access = await this.#access(principal, roomId);
+    const access = await this.#access(principal, roomId, 'state');
     const row =
       access.upTo === undefined
         ? await this.#stores.events.currentStateEvent(roomId, type, stateKey)
@@ -267,13 +268,17 @@ export class RoomHistoryService {
   }
 
   /** Who may read what: 403 unless the caller is or was joined; someone who left is held at their leave. */
-  async #access(principal: Principal, roomId: string): Promise<Access> {
+  /** `via`: a read of events or state, whose refusal goes on the audit trail (coalesced like reads). */
+  async #access(principal: Principal, roomId: string, via?: ReadPath): Promise<Access> {
     const history = await this.#stores.events.membershipHistory(roomId, principal.userId);
     let lastJoin = -1;
     history.forEach((m, i) => {
       if (m.membership === 'join') lastJoin = i;
     });
-    if (lastJoin < 0) throw notInRoom();
+    if (lastJoin < 0) {
+      if (via) await this.#audit.recordReads(via, [{ roomId }], 'refused');
+      throw notInRoom();
+    }
     const joined = lastJoin === history.length - 1;
     return {
       roomId,

@@ -264,6 +264,10 @@ export class RoomService {
 
   async leave(principal: Principal, roomId: string, reason?: string): Promise<void> {
     await this.#write('room.member', { roomId, userId: principal.userId }, async (ctx) => {
+      // The spec: a user's server notices room can be neither left nor declined.
+      if ((await ctx.stores.serverNotices.roomOf(principal.userId)) === roomId) {
+        throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'This is your server notices room: it cannot be left');
+      }
       const version = await this.#version(ctx, roomId);
       await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'leave', reason);
     });
@@ -352,7 +356,7 @@ export class RoomService {
     try {
       return await this.#writer.write(work, options);
     } catch (err) {
-      if (err instanceof MatrixError && err.errcode === 'M_FORBIDDEN') {
+      if (err instanceof MatrixError && (err.errcode === 'M_FORBIDDEN' || err.errcode === 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM')) {
         await this.#audit.record({ action, outcome: 'refused', target, details: { errcode: err.errcode, reason: err.message.slice(0, 200) } });
       }
       throw err;

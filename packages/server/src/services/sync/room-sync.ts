@@ -6,6 +6,7 @@ import type { EventRow, ReceiptRecord, Stores } from '../../storage/index.ts';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/client-events.ts';
 import { visibilityFor, type VisibilityCheck } from '../rooms/visibility.ts';
 import { eventPasses, type EventFilterLike, type SyncFilterLike } from './event-filter.ts';
+import type { RecentEvents } from './recent-events.ts';
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
 export const MAX_TIMELINE_LIMIT = 1000;
@@ -31,6 +32,8 @@ export interface RoomSyncContext {
   unread?: UnreadCache | undefined;
   /** Whether any receipt in the room may have changed since `since` (then unread counts are recounted). */
   receiptsChanged?: boolean | undefined;
+  /** Recently committed events (for transaction ids of the user's own new events), when the notifier is in step. */
+  recent?: RecentEvents | undefined;
 }
 
 /** Per user and room: the unread count at a stream position. */
@@ -106,7 +109,7 @@ function filterState(ctx: RoomSyncContext, state: EventRow[], timeline: EventRow
 
 async function format(ctx: RoomSyncContext, rows: EventRow[]): Promise<ClientEvent[]> {
   const own = rows.filter((r) => r.sender === ctx.userId).map((r) => r.eventId);
-  const txnIds = await ctx.stores.events.txnIdsOf(ctx.userId, ctx.deviceId, own);
+  const txnIds = (own.length > 0 && ctx.recent?.txnIds(ctx.userId, ctx.deviceId, own)) || (await ctx.stores.events.txnIdsOf(ctx.userId, ctx.deviceId, own));
   return rows.map((row) => clientEvent(row, { now: ctx.now, txnIds, omitRoomId: true }));
 }
 

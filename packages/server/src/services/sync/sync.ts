@@ -4,7 +4,7 @@
  * for this user commits. The token is the global stream position: "s<number>".
  */
 import { MatrixError } from '@caduceus/core';
-import type { MembershipRow, Storage } from '../../storage/index.ts';
+import type { EventRow, MembershipRow, Storage } from '../../storage/index.ts';
 import { GLOBAL_ROOM } from '../../storage/index.ts';
 import type { AuditTrail } from '../../compliance/audit/index.ts';
 import type { Clock } from '../clock.ts';
@@ -51,6 +51,8 @@ export class SyncService {
   readonly #pushRules: PushRuleService;
   readonly #membershipCache = new Map<string, { at: number; rows: MembershipRow[]; forgotten: Set<string> }>();
   readonly #unread: UnreadCache = new Map();
+  /** Per device: the position up to which its to-device messages are known to be deleted. */
+  readonly #toDeviceAcked = new Map<string, number>();
 
   readonly #keys: KeyService;
   readonly #audit: AuditTrail;
@@ -96,6 +98,19 @@ export class SyncService {
     return response;
   }
 
+  /**
+   * Deletes the device's to-device messages up to `since`. Skipped (no query) when this process
+   * acknowledged up to some earlier position and the notifier knows no message for the user came after it.
+   */
+  async #acknowledgeToDevice(principal: Principal, since: number, trustNotifier: boolean) {
+    const key = `${principal.userId}\u0000${principal.deviceId}`;
+    const acked = this.#toDeviceAcked.get(key);
+    const nothingNew = trustNotifier && acked !== undefined && acked <= since && !this.#notifier.changedSince(`td:${principal.userId}`, acked);
+    if (!nothingNew) await this.#storage.toDevice.acknowledge(principal.userId, principal.deviceId, since);
+    if (this.#toDeviceAcked.size >= MAX_CACHED_USERS) this.#toDeviceAcked.clear();
+    if (acked === undefined || since > acked) this.#toDeviceAcked.set(key, since);
+  }
+
   /** A user's memberships, cached until the notifier says they changed. */
   async #memberships(userId: string, upTo: number, trustNotifier: boolean) {
     const cached = this.#membershipCache.get(userId);
@@ -104,6 +119,25 @@ export class SyncService {
     if (this.#membershipCache.size >= MAX_CACHED_USERS) this.#membershipCache.clear();
     this.#membershipCache.set(userId, fresh);
     return fresh;
+  }
+
+  /**
+   * Events of the rooms in (since, upTo], oldest first: from the window of recently committed events
+   * where it can vouch for the whole range (only when the notifier has heard everything up to `upTo`),
+   * from the database for the other rooms.
+   */
+  async #eventsInRange(roomIds: string[], since: number, upTo: number, trustNotifier: boolean, now: number): Promise<EventRow[]> {
+    if (!trustNotifier) return this.#storage.events.inRange(roomIds, since, upTo);
+    const fromMemory: EventRow[] = [];
+    const missing: string[] = [];
+    for (const roomId of roomIds) {
+      const events = this.#notifier.recent.range(roomId, since, upTo, now);
+      if (events) fromMemory.push(...events);
+      else missing.push(roomId);
+    }
+    if (missing.length === 0) return roomIds.length > 1 ? fromMemory.sort(byPosition) : fromMemory;
+    const fromDb = await this.#storage.events.inRange(missing, since, upTo);
+    return fromMemory.length === 0 ? fromDb : [...fromMemory, ...fromDb].sort(byPosition);
   }
 
   async #build(principal: Principal, since: number | undefined, upTo: number, request: SyncRequest) {
@@ -126,7 +160,7 @@ export class SyncService {
     const changed = (prefix: string, ids: string[]) => (incremental && trustNotifier ? ids.filter((id) => notifier.changedSince(prefix + id, since)) : ids);
 
     const eventRooms = changed('e:', joinedIds);
-    const rangeEvents = incremental && eventRooms.length > 0 ? await stores.events.inRange(eventRooms, since, upTo) : [];
+    const rangeEvents = incremental && eventRooms.length > 0 ? await this.#eventsInRange(eventRooms, since, upTo, trustNotifier, now) : [];
     const eventsByRoom = groupBy(rangeEvents, (e) => e.roomId);
     // Incremental: rooms whose typing set changed (so "stopped typing" is told too); initial: rooms where someone types.
     const typingCandidates = changed('t:', joinedIds);
@@ -154,6 +188,7 @@ export class SyncService {
       fullState: request.fullState,
       membershipStream: m.streamOrdering,
       unread: this.#unread,
+      recent: trustNotifier ? notifier.recent : undefined,
       receiptsChanged: !incremental || !trustNotifier || notifier.changedSince(`r:${m.roomId}`, since),
     });
     const roomDataOf = (roomId: string): AccountDataEvent[] =>
@@ -203,7 +238,7 @@ export class SyncService {
 
     // To-device messages wait until a later sync acknowledges them (by presenting a newer `since`).
     // Acknowledging does not wait for new messages: a fresh sync must never see acknowledged ones again.
-    if (incremental) await stores.toDevice.acknowledge(userId, principal.deviceId, since);
+    if (incremental) await this.#acknowledgeToDevice(principal, since, trustNotifier);
     let toDevice: Array<{ sender: string; type: string; content: Record<string, unknown> }> = [];
     if (!incremental || !trustNotifier || notifier.changedSince(`td:${userId}`, since)) {
       toDevice = (await stores.toDevice.pending(userId, principal.deviceId, since ?? 0, upTo)).map((m) => ({ sender: m.sender, type: m.type, content: m.content }));
@@ -245,6 +280,8 @@ async function forEachConcurrently<T>(items: readonly T[], width: number, work: 
     }),
   );
 }
+
+const byPosition = (a: EventRow, b: EventRow) => a.streamOrdering - b.streamOrdering;
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const map = new Map<string, T[]>();
