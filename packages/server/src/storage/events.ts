@@ -213,6 +213,7 @@ export class KyselyEventStore implements EventStore {
 
   async members(roomId: string, memberships?: readonly string[]) {
     // Once per room of an initial sync (the summary): a plain template (see above).
+    if (memberships?.length === 0) return [];
     const { rows } = await sql<{ state_key: string; membership: string | null; stream_ordering: number; event_id: string }>`
       select state_key, membership, stream_ordering, event_id from current_state
       where room_id = ${roomId} and type = 'm.room.member' ${memberships ? sql`and membership in (${sql.join(memberships)})` : sql``}
