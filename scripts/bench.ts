@@ -148,7 +148,7 @@ async function startServer(): Promise<Server> {
       if (!inspectorUrl) return;
       inspector = inspectorSession(await inspectorUrl);
       await inspector.send('Profiler.enable');
-      await inspector.send('Profiler.setSamplingInterval', { interval: 500 });
+      await inspector.send('Profiler.setSamplingInterval', { interval: 1000 });
       await inspector.send('Profiler.start');
     },
     stopProfile: async (file: string) => {

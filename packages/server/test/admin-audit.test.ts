@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
-import { ADMIN, staff } from './support/admin.ts';
+import { ADMIN, startStaffServer } from './support/admin.ts';
 import { createRoom, send } from './support/rooms.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import type { TestServer } from './support/server.ts';
 import { registerUser, type TestUser } from './support/users.ts';
 
 describe('admin API: audit', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let officer: TestUser;
-  let clinician: TestUser;
-  before(async () => {
-    server = await startTestServer();
-    ({ admin, officer, clinician } = await staff(server));
-  });
+  let server: TestServer, admin: TestUser, officer: TestUser, clinician: TestUser;
+  before(async () => ({ server, admin, officer, clinician } = await startStaffServer()));
   after(() => server.close());
 
   test('a security officer searches by room, user, action and time, page by page', async () => {

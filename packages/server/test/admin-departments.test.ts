@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
-import { ADMIN, auditEntries, staff, userWithRoles } from './support/admin.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN, auditEntries, startStaffServer, userWithRoles } from './support/admin.ts';
+import type { TestServer } from './support/server.ts';
 import { uniqueName, type TestUser } from './support/users.ts';
 
 describe('admin API: departments', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let officer: TestUser;
-  let clinician: TestUser;
-  before(async () => {
-    server = await startTestServer();
-    ({ admin, officer, clinician } = await staff(server));
-  });
+  let server: TestServer, admin: TestUser, officer: TestUser, clinician: TestUser;
+  before(async () => ({ server, admin, officer, clinician } = await startStaffServer()));
   after(() => server.close());
 
   const newId = () => uniqueName('dept').toLowerCase();

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, auditEntries, staff } from './support/admin.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN, auditEntries, startStaffServer } from './support/admin.ts';
+import type { TestServer } from './support/server.ts';
 import { registerUser, type TestUser } from './support/users.ts';
 
 describe('admin API: server notices and the compliance report', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let officer: TestUser;
-  let clinician: TestUser;
-  before(async () => {
-    server = await startTestServer({ room_encryption: 'required', mfa: 'required', session_idle_timeout: '30m', session_max_lifetime: '0' });
-    ({ admin, officer, clinician } = await staff(server));
-  });
+  let server: TestServer, admin: TestUser, officer: TestUser, clinician: TestUser;
+  before(async () => ({ server, admin, officer, clinician } = await startStaffServer({ room_encryption: 'required', mfa: 'required', session_idle_timeout: '30m', session_max_lifetime: '0' })));
   after(() => server.close());
 
   test('a notice reaches every active user as an invite to their server notices room', async () => {

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, auditEntries, staff, userWithRoles } from './support/admin.ts';
+import { ADMIN, auditEntries, staff, startStaffServer, userWithRoles } from './support/admin.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { registerUser, type TestUser } from './support/users.ts';
 
 describe('admin API: policies', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let officer: TestUser;
-  let clinician: TestUser;
-  before(async () => {
-    server = await startTestServer({ room_encryption: 'optional' });
-    ({ admin, officer, clinician } = await staff(server));
-  });
+  let server: TestServer, admin: TestUser, officer: TestUser, clinician: TestUser;
+  before(async () => ({ server, admin, officer, clinician } = await startStaffServer({ room_encryption: 'optional' })));
   after(() => server.close());
 
   test('policies show their value, the configured default and where the value comes from', async () => {

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, auditEntries, staff } from './support/admin.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN, auditEntries, startStaffServer } from './support/admin.ts';
+import type { TestServer } from './support/server.ts';
 import type { TestUser } from './support/users.ts';
 
 describe('admin API: registration tokens', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let officer: TestUser;
-  let clinician: TestUser;
-  before(async () => {
-    server = await startTestServer();
-    ({ admin, officer, clinician } = await staff(server));
-  });
+  let server: TestServer, admin: TestUser, officer: TestUser, clinician: TestUser;
+  before(async () => ({ server, admin, officer, clinician } = await startStaffServer()));
   after(() => server.close());
 
   test('an administrator creates, lists and deletes tokens; the audit trail does not hold the token', async () => {

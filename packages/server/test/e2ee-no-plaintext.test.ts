@@ -15,9 +15,9 @@ import { after, before, test } from 'node:test';
 import { PendingEventOrdering, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import type { RoomMessageEventContent } from 'matrix-js-sdk/lib/@types/events.js';
 import pg from 'pg';
-import { createSdkClient, sdkSessionOf, startSdkClient, stopSdkClients, waitForSdk } from './support/sdk.ts';
+import { encryptedRoomOfTwo } from './support/encrypted-room.ts';
+import { closeWithSdkClients, waitForSdk } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { registerUser } from './support/users.ts';
 
 let server: TestServer;
 const log: Buffer[] = [];
@@ -26,10 +26,7 @@ before(async () => {
   logStream.on('data', (chunk: Buffer) => log.push(chunk));
   server = await startTestServer({ log_level: 'debug' }, { logStream });
 });
-after(async () => {
-  stopSdkClients();
-  await server.close();
-});
+after(() => closeWithSdkClients(server));
 
 const SYNC = { initialSyncLimit: 20, lazyLoadMembers: false, pendingEventOrdering: PendingEventOrdering.Detached };
 
@@ -69,21 +66,7 @@ function placesHolding(places: Map<string, string>, marker: string): string[] {
 test('no plaintext of an encrypted room anywhere the server keeps data; the same search finds a plaintext control', async () => {
   const secret = `SECRET-${randomBytes(8).toString('hex')}`;
   const control = `CONTROL-${randomBytes(8).toString('hex')}`;
-  const alice = await registerUser(server);
-  const bob = await registerUser(server);
-  const aliceClient: MatrixClient = await createSdkClient(server.url, sdkSessionOf(alice), { withCrypto: true });
-  const bobClient: MatrixClient = await createSdkClient(server.url, sdkSessionOf(bob), { withCrypto: true });
-  await startSdkClient(aliceClient, SYNC);
-  await startSdkClient(bobClient, SYNC);
-
-  const { room_id: roomId } = await aliceClient.createRoom({
-    invite: [bob.userId],
-    initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
-  });
-  await waitForSdk(bobClient, 'the invite', () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite');
-  await bobClient.joinRoom(roomId);
-  await waitForSdk(aliceClient, 'bob joined', () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join');
-  for (const client of [aliceClient, bobClient]) await waitForSdk(client, 'the room to be encrypted', () => client.getRoom(roomId)?.hasEncryptionStateEvent());
+  const { bob, aliceClient, bobClient, roomId } = await encryptedRoomOfTwo(server, SYNC);
 
   const { event_id: first } = await aliceClient.sendTextMessage(roomId, `Patient ${secret}: potassium 6.1`);
   await bobClient.sendMessage(roomId, { msgtype: 'm.text', body: `Re ${secret}: repeat the sample`, 'm.relates_to': { 'm.in_reply_to': { event_id: first } } } as RoomMessageEventContent);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { encodeUnpaddedBase64 } from '@caduceus/core';
 import { enc } from './support/api.ts';
-import { createSdkClient, sdkLog, sdkSessionOf, stopSdkClients } from './support/sdk.ts';
+import { closeWithSdkClients, createSdkClient, sdkLog, sdkSessionOf } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { login, registerUser, type TestUser } from './support/users.ts';
 
@@ -42,10 +42,7 @@ describe('server-side key backup', () => {
   before(async () => {
     server = await startTestServer();
   });
-  after(async () => {
-    stopSdkClients();
-    await server.close();
-  });
+  after(() => closeWithSdkClients(server));
 
   test('no backup: GET /room_keys/version is 404 M_NOT_FOUND, and it needs a token', async () => {
     const user = await registerUser(server);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { HttpApiEvent, type MatrixClient, type MatrixError } from 'matrix-js-sdk';
-import { createSdkClient, matrixErrorOf, registerWithSdk, stopSdkClient, stopSdkClients, type SdkSession } from './support/sdk.ts';
+import { closeWithSdkClients, createSdkClient, matrixErrorOf, registerWithSdk, stopSdkClient, type SdkSession } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { registerUser, TEST_PASSWORD, uniqueName } from './support/users.ts';
 
@@ -18,10 +18,7 @@ let server: TestServer;
 before(async () => {
   server = await startTestServer();
 });
-after(async () => {
-  stopSdkClients();
-  await server.close();
-});
+after(() => closeWithSdkClients(server));
 
 describe('one account through matrix-js-sdk, from sign-up to sign-out', () => {
   const username = uniqueName('sdk');

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { HttpApiEvent, MatrixError, type MatrixClient } from 'matrix-js-sdk';
 import { enc, type Api } from './support/api.ts';
 import { sync } from './support/rooms.ts';
-import { createSdkClient, expectSdkErrors, sdkSessionOf, startSdkClient, stopSdkClients } from './support/sdk.ts';
+import { closeWithSdkClients, createSdkClient, expectSdkErrors, sdkSessionOf, startSdkClient } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { login, passwordAuth, registerUser, type TestUser } from './support/users.ts';
 
@@ -60,10 +60,7 @@ describe('remote wipe by the user, from another signed-in device', () => {
   before(async () => {
     server = await startTestServer();
   });
-  after(async () => {
-    stopSdkClients();
-    await server.close();
-  });
+  after(() => closeWithSdkClients(server));
 
   test('wiping one device ends it at once (soft_logout false, refresh revoked) and leaves the others alone', async () => {
     const user = await registerUser(server);
@@ -167,10 +164,7 @@ describe('remote wipe by an administrator (service)', () => {
   before(async () => {
     server = await startTestServer({ session_idle_timeout: '15m' });
   });
-  after(async () => {
-    stopSdkClients();
-    await server.close();
-  });
+  after(() => closeWithSdkClients(server));
 
   test('wipeDevice ends one device; the user\'s other devices keep working', async () => {
     const user = await registerUser(server, { refresh: true });
@@ -220,10 +214,7 @@ describe('deactivating an account', () => {
   before(async () => {
     server = await startTestServer();
   });
-  after(async () => {
-    stopSdkClients();
-    await server.close();
-  });
+  after(() => closeWithSdkClients(server));
 
   test('wipes every session: hard logout, refresh revoked, syncing clients logged out', async () => {
     const user = await registerUser(server, { refresh: true });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
-import { createSdkClient, sdkSessionOf, startSdkClient, stopSdkClients } from './support/sdk.ts';
+import { closeWithSdkClients, createSdkClient, sdkSessionOf, startSdkClient } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { login, registerUser, type TestUser } from './support/users.ts';
 
@@ -81,10 +81,7 @@ describe('room history', () => {
   before(async () => {
     server = await startTestServer();
   });
-  after(async () => {
-    stopSdkClients();
-    await server.close();
-  });
+  after(() => closeWithSdkClients(server));
 
   test('pages back through 30 messages in pages of 10 until there is no end token, with no duplicates or gaps', async () => {
     const alice = await registerUser(server);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MatrixError, PendingEventOrdering, type AuthDict, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
 import type { RoomMessageEventContent } from 'matrix-js-sdk/lib/@types/events.js';
-import { createSdkClient, loginWithSdk, sdkLog, sdkSessionOf, startSdkClient, stopSdkClient, stopSdkClients, waitForSdk } from './support/sdk.ts';
+import { closeWithSdkClients, createSdkClient, loginWithSdk, sdkLog, sdkSessionOf, startSdkClient, stopSdkClient, waitForSdk } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { passwordAuth, registerUser, type TestUser } from './support/users.ts';
 
@@ -40,10 +40,7 @@ let server: TestServer;
 before(async () => {
   server = await startTestServer();
 });
-after(async () => {
-  stopSdkClients();
-  await server.close();
-});
+after(() => closeWithSdkClients(server));
 
 /** Polls an (async) condition every 100 ms until it holds; rejects after `timeoutMs` with `what`. */
 async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000): Promise<T> {

@@ -8,19 +8,16 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PendingEventOrdering, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
-import { createSdkClient, sdkSessionOf, startSdkClient, stopSdkClients, waitForSdk } from './support/sdk.ts';
+import { PendingEventOrdering, type MatrixEvent, type Room } from 'matrix-js-sdk';
+import { encryptedRoomOfTwo } from './support/encrypted-room.ts';
+import { closeWithSdkClients, waitForSdk } from './support/sdk.ts';
 import { startTestServer, testEngine, type TestServer } from './support/server.ts';
-import { registerUser } from './support/users.ts';
 
 let server: TestServer;
 before(async () => {
   server = await startTestServer();
 });
-after(async () => {
-  stopSdkClients();
-  await server.close();
-});
+after(() => closeWithSdkClients(server));
 
 const SYNC = { initialSyncLimit: 20, lazyLoadMembers: false, pendingEventOrdering: PendingEventOrdering.Detached };
 
@@ -33,22 +30,7 @@ function decryptedBodies(room: Room): string[] {
 }
 
 test('two people in an encrypted room read each other\'s messages; the server stores only ciphertext', async () => {
-  const alice = await registerUser(server);
-  const bob = await registerUser(server);
-  const aliceClient: MatrixClient = await createSdkClient(server.url, sdkSessionOf(alice), { withCrypto: true });
-  const bobClient: MatrixClient = await createSdkClient(server.url, sdkSessionOf(bob), { withCrypto: true });
-  await startSdkClient(aliceClient, SYNC);
-  await startSdkClient(bobClient, SYNC);
-
-  const { room_id: roomId } = await aliceClient.createRoom({
-    invite: [bob.userId],
-    initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
-  });
-  await waitForSdk(bobClient, 'the invite', () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite');
-  await bobClient.joinRoom(roomId);
-  await waitForSdk(aliceClient, 'bob joined', () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join');
-  // Both apps must have seen the encryption state before anyone sends, or the first message would go out in clear.
-  for (const client of [aliceClient, bobClient]) await waitForSdk(client, 'the room to be encrypted', () => client.getRoom(roomId)?.hasEncryptionStateEvent());
+  const { aliceClient, bobClient, roomId } = await encryptedRoomOfTwo(server, SYNC);
 
   const secrets = ['Bed 12: troponin rising, please review', 'On my way, 5 minutes', 'ECG attached in chart', 'Thanks, starting heparin'];
   await aliceClient.sendTextMessage(roomId, secrets[0]!);

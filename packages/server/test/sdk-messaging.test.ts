@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { PendingEventOrdering, Preset, Visibility, type IStartClientOpts, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
 import {
+  closeWithSdkClients,
   createSdkClient,
   expectSdkErrors,
   isMissingE2eeEndpoint,
@@ -24,7 +25,6 @@ import {
   MISSING_E2EE_ENDPOINTS,
   sdkSessionOf,
   startSdkClient,
-  stopSdkClients,
   waitForSdk,
 } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -47,10 +47,7 @@ let server: TestServer;
 before(async () => {
   server = await startTestServer();
 });
-after(async () => {
-  stopSdkClients();
-  await server.close();
-});
+after(() => closeWithSdkClients(server));
 
 /** The room's message events in the live timeline, oldest first. */
 function messagesIn(room: Room): MatrixEvent[] {

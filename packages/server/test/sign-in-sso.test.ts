@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createSdkClient, stopSdkClients } from './support/sdk.ts';
+import { closeWithSdkClients, createSdkClient } from './support/sdk.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { CLIENT_ALLOWLIST, CLIENT_URL, enrolTotp, loginTokenOf, openSignIn, redeemLoginToken, submitPassword, totpCode, userWithRoles } from './support/sign-in.ts';
 import { login } from './support/users.ts';
@@ -21,10 +21,7 @@ describe('Matrix SSO with mfa: required', () => {
   before(async () => {
     server = await startTestServer({ mfa: 'required', sso_redirect_allowlist: CLIENT_ALLOWLIST });
   });
-  after(async () => {
-    stopSdkClients();
-    await server.close();
-  });
+  after(() => closeWithSdkClients(server));
 
   test('GET /login offers SSO and login tokens, and no password login while no service account exists', async () => {
     const res = await server.api.get('/_matrix/client/v3/login');

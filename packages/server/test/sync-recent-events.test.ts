@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
-import { createRoom, join, send, sync } from './support/rooms.ts';
+import { roomOfTwo, send, sync } from './support/rooms.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { registerUser } from './support/users.ts';
 
 describe('/sync from the window of recent events', () => {
   let server: TestServer;
@@ -17,17 +16,10 @@ describe('/sync from the window of recent events', () => {
   });
   after(() => server.close());
 
-  const pair = async () => {
-    const alice = await registerUser(server);
-    const bob = await registerUser(server);
-    const roomId = await createRoom(alice, { invite: [bob.userId] });
-    await join(bob, roomId);
-    return { alice, bob, roomId };
-  };
   const bigTimeline = { room: { timeline: { limit: 1000 } } };
 
   test('a message redacted before the recipient syncs arrives redacted, not with its old content', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(bob);
     const eventId = await send(alice, roomId, 'wrong patient');
     const redacted = await alice.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/fix-1`, {});
@@ -41,7 +33,7 @@ describe('/sync from the window of recent events', () => {
   });
 
   test('a busy room: consecutive syncs see every message exactly once and in order, also beyond what the window holds', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     let since = (await sync(bob)).next_batch;
     const seen: string[] = [];
     const expected: string[] = [];
@@ -64,7 +56,7 @@ describe('/sync from the window of recent events', () => {
   });
 
   test('the sender sees its transaction ids in a sync answered from memory, another device of theirs does not', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(alice);
     await send(alice, roomId, 'own one', 'txn-mem-1');
     await send(bob, roomId, 'from bob', 'txn-mem-2');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
-import { createRoom, invite, join, send, setState, sync, timelineBodies } from './support/rooms.ts';
+import { createRoom, invite, join, roomOfTwo, send, setState, sync, timelineBodies } from './support/rooms.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { login, registerUser } from './support/users.ts';
 
@@ -11,14 +11,6 @@ describe('/sync', () => {
     server = await startTestServer();
   });
   after(() => server.close());
-
-  const pair = async () => {
-    const alice = await registerUser(server);
-    const bob = await registerUser(server);
-    const roomId = await createRoom(alice, { invite: [bob.userId] });
-    await join(bob, roomId);
-    return { alice, bob, roomId };
-  };
 
   test('an initial sync has every slot clients rely on, and the default push rules', async () => {
     const alice = await registerUser(server);
@@ -34,7 +26,7 @@ describe('/sync', () => {
   });
 
   test('a long-poll wakes as soon as a message for the user is committed', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(alice);
     const started = Date.now();
     const waiting = sync(alice, { since: first.next_batch, timeout: 10_000 });
@@ -48,8 +40,8 @@ describe('/sync', () => {
   });
 
   test('a long-poll with nothing new returns empty at its timeout, and is not woken by other people\'s rooms', async () => {
-    const { alice } = await pair();
-    const other = await pair();
+    const { alice } = await roomOfTwo(server);
+    const other = await roomOfTwo(server);
     const first = await sync(alice);
     const started = Date.now();
     const waiting = sync(alice, { since: first.next_batch, timeout: 600 });
@@ -60,7 +52,7 @@ describe('/sync', () => {
   });
 
   test('the sender\'s own device sees its transaction id; other devices and users do not', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const phone = await login(server, alice);
     const first = await sync(alice);
     await send(alice, roomId, 'mine', 'txn-42');
@@ -73,7 +65,7 @@ describe('/sync', () => {
   });
 
   test('a gap larger than the limit is marked limited, with state changed in the gap and a usable prev_batch', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(bob);
     await setState(alice, roomId, 'm.room.name', { name: 'Renamed in the gap' });
     for (let i = 0; i < 8; i++) await send(alice, roomId, `gap ${i}`);
@@ -86,7 +78,7 @@ describe('/sync', () => {
   });
 
   test('filters: by uploaded id and inline, types and not_types', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(alice);
     await send(bob, roomId, 'a message');
     await setState(alice, roomId, 'm.room.topic', { topic: 'not a message' });
@@ -135,7 +127,7 @@ describe('/sync', () => {
   });
 
   test('typing appears for the room\'s members and goes away when it expires', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(alice);
     const res = await bob.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(bob.userId)}`, { typing: true, timeout: 20_000 });
     assert.equal(res.status, 200);
@@ -150,7 +142,7 @@ describe('/sync', () => {
   });
 
   test('read receipts reach others; private ones only their owner; read markers set m.fully_read', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const eventId = await send(alice, roomId, 'Please confirm');
     const first = await sync(alice);
     assert.equal((await bob.api.post(`/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`, {})).status, 200);
@@ -170,7 +162,7 @@ describe('/sync', () => {
   });
 
   test('unread counts rise with others\' messages and fall when read', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     await send(bob, roomId, 'one');
     await send(bob, roomId, 'two');
     const last = await send(bob, roomId, 'three');
@@ -199,7 +191,7 @@ describe('/sync', () => {
   });
 
   test('concurrent sends with some refused: every accepted one arrives once and the stream has no holes', async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const first = await sync(bob);
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>

@@ -80,9 +80,6 @@ describe('admin console', { skip }, () => {
     assert.equal((await download).suggestedFilename(), 'audit.csv');
     await screenshot(a.page, 'admin-audit');
 
-    await a.page.getByRole('link', { name: 'Policies' }).click();
-    await a.page.getByLabel('Second factor (MFA)').waitFor();
-    await screenshot(a.page, 'admin-policies');
     await a.page.getByRole('link', { name: 'Compliance report' }).click();
     await a.page.getByRole('row', { name: /Audit controls/ }).waitFor({ timeout: 20_000 });
     await screenshot(a.page, 'admin-report');
@@ -90,6 +87,98 @@ describe('admin console', { skip }, () => {
     await a.page.getByRole('link', { name: 'Users' }).click();
     await a.page.getByRole('button', { name: 'Create user' }).waitFor();
     await screenshot(a.page, 'admin-users-phone');
+
+    assert.deepEqual(a.errors, [], 'no page errors and no Content-Security-Policy violations');
+    await a.context.close();
+  });
+
+  test('an administrator pages through users, manages a department, registration tokens and legal holds, and sees the contact policies', async () => {
+    const admin = await userWithRoles(server, ['admin']);
+    const stamp = Date.now() % 100000;
+    // Twelve people with a common prefix: two pages of ten.
+    const prefix = `pager${stamp}x`;
+    await Promise.all(Array.from({ length: 12 }, (_, i) => registerUser(server, { localpart: `${prefix}${String(i).padStart(2, '0')}` })));
+    const nurse = await registerUser(server);
+    const a = await newPerson(browser, server.url);
+    await signInWithTotp(a.page, admin, (secret) => totpCode(server, secret));
+    await a.page.goto('/admin/users');
+
+    await a.page.getByLabel('Search users').fill(prefix);
+    await a.page.getByLabel('Per page').selectOption('10');
+    await a.page.getByRole('button', { name: 'Search' }).click();
+    const rows = a.page.getByRole('table').getByRole('row').filter({ hasText: prefix });
+    await a.page.getByText('Page 1').waitFor();
+    await rows.nth(9).waitFor();
+    assert.equal(await rows.count(), 10);
+    await a.page.getByRole('button', { name: 'Next page' }).click();
+    await a.page.getByText('Page 2').waitFor();
+    await a.page.getByRole('row', { name: new RegExp(`${prefix}11`) }).waitFor();
+    assert.equal(await rows.count(), 2);
+    assert.ok(await a.page.getByRole('button', { name: 'Next page' }).isDisabled(), 'no third page');
+    await a.page.getByRole('button', { name: 'Previous page' }).click();
+    await a.page.getByRole('row', { name: new RegExp(`${prefix}00`) }).waitFor();
+
+    // A department with a member and a functional account; renamed; the directory then finds it.
+    const departmentId = `cardio${stamp}`;
+    await a.page.getByRole('link', { name: 'Departments' }).click();
+    await a.page.getByRole('button', { name: 'Create department' }).click();
+    await a.page.getByLabel('Department id').fill(departmentId);
+    await a.page.getByLabel('Name', { exact: true }).fill('Cardiology');
+    await a.page.getByLabel('Description', { exact: true }).fill('Ward 7 and the cath lab');
+    await a.page.getByRole('button', { name: 'Create', exact: true }).click();
+    await a.page.getByRole('status').filter({ hasText: 'Created department Cardiology.' }).waitFor();
+    const panel = a.page.getByRole('region', { name: 'Manage Cardiology' });
+    await panel.getByLabel('Add member (user id)').fill(nurse.userId);
+    await panel.getByRole('button', { name: 'Add', exact: true }).click();
+    await panel.getByRole('list', { name: 'Members of Cardiology' }).getByText(nurse.userId).waitFor();
+    await panel.getByLabel('Functional account', { exact: true }).fill(admin.userId);
+    await panel.getByRole('button', { name: 'Save account' }).click();
+    await a.page.getByRole('row', { name: /Cardiology/ }).getByRole('cell', { name: admin.userId }).waitFor();
+    await panel.getByLabel('Name', { exact: true }).fill('Cardiology and cath lab');
+    await panel.getByRole('button', { name: 'Save', exact: true }).click();
+    await a.page.getByRole('row', { name: /Cardiology and cath lab/ }).waitFor();
+    const stored = (await admin.api.get(`${ADMIN}/departments/${departmentId}`)).body as { name: string; members: string[]; functional_user_id: string };
+    assert.deepEqual([stored.name, stored.members, stored.functional_user_id], ['Cardiology and cath lab', [nurse.userId], admin.userId]);
+    await screenshot(a.page, 'admin-departments', { fullPage: true });
+    await panel.getByRole('button', { name: `Remove ${nurse.userId}` }).click();
+    await a.page.getByRole('status').filter({ hasText: `Removed ${nurse.userId}.` }).waitFor();
+
+    // Registration tokens: a named one with a use limit, listed, then deleted (after a second press).
+    const token = `ward7-${stamp}`;
+    await a.page.getByRole('link', { name: 'Registration tokens' }).click();
+    await a.page.getByLabel('Token (blank: random)').fill(token);
+    await a.page.getByLabel('Uses allowed (blank: unlimited)').fill('5');
+    await a.page.getByRole('button', { name: 'Create token' }).click();
+    await a.page.getByRole('row', { name: new RegExp(token) }).getByRole('cell', { name: '0 of 5' }).waitFor();
+    await a.page.getByRole('button', { name: 'Create token' }).click();
+    await a.page.getByRole('status').filter({ hasText: /Created token [A-Za-z0-9._~-]{8,}\./ }).waitFor();
+    await screenshot(a.page, 'admin-registration-tokens');
+    await a.page.getByRole('button', { name: `Delete token ${token}` }).click();
+    await a.page.getByRole('button', { name: `Confirm: delete token ${token}` }).click();
+    await a.page.getByRole('status').filter({ hasText: `Deleted token ${token}.` }).waitFor();
+    assert.equal(await a.page.getByRole('row', { name: new RegExp(token) }).count(), 0);
+
+    // The contact policy and the role of accounts without one are runtime policies like the others.
+    await a.page.getByRole('link', { name: 'Policies' }).click();
+    await a.page.getByLabel('Who may contact whom').waitFor();
+    const unassigned = a.page.getByLabel('Role counted for accounts without one');
+    assert.deepEqual(await unassigned.locator('option').allInnerTexts(), ['staff', 'patient']);
+    await screenshot(a.page, 'admin-policies', { fullPage: true });
+
+    // A legal hold on the nurse, then released.
+    await a.page.getByRole('link', { name: 'Retention and legal holds' }).click();
+    await a.page.getByText('Messages are kept for').waitFor();
+    await a.page.getByLabel('User id').fill(nurse.userId);
+    await a.page.getByLabel('Reason (case or matter reference)').fill('Case 2024-117');
+    await a.page.getByRole('button', { name: 'Place hold' }).click();
+    await a.page.getByRole('row').filter({ hasText: nurse.userId }).getByText('Case 2024-117').waitFor();
+    await screenshot(a.page, 'admin-legal-holds');
+    const holds = (await admin.api.get(`${ADMIN}/legal-holds`)).body as { holds: Array<{ user_id?: string }> };
+    assert.ok(holds.holds.some((h) => h.user_id === nurse.userId));
+    await a.page.getByRole('button', { name: `Release the hold on ${nurse.userId}` }).click();
+    await a.page.getByRole('button', { name: `Confirm: release the hold on ${nurse.userId}` }).click();
+    await a.page.getByRole('status').filter({ hasText: `Hold on ${nurse.userId} released.` }).waitFor();
+    assert.equal(((await admin.api.get(`${ADMIN}/legal-holds`)).body as { holds: unknown[] }).holds.length, 0);
 
     assert.deepEqual(a.errors, [], 'no page errors and no Content-Security-Policy violations');
     await a.context.close();

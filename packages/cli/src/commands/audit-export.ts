@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { CliError, UsageError, expectPositionals, parseCommandArgs, type Command } from '../args.ts';
 import { localActor } from '../local-actor.ts';
 import { openAuditDatabase } from './audit-open.ts';
+import { AUDIT_FILTER_OPTIONS } from './audit-filters.ts';
 
 const FORMATS = ['jsonl', 'csv', 'fhir'] as const;
 const OUTCOMES = ['success', 'failure', 'refused'] as const;
@@ -54,13 +55,8 @@ Example:
   caduceus audit export --format fhir --from 2026-11-01 --to 2026-12-01 --user @drjones:hospital.example --out audit.json`,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
+      ...AUDIT_FILTER_OPTIONS,
       format: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      user: { type: 'string' },
-      room: { type: 'string' },
-      action: { type: 'string' },
-      outcome: { type: 'string' },
       out: { type: 'string' },
     });
     expectPositionals(positionals, []);

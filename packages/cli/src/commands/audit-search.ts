@@ -1,6 +1,7 @@
 /** caduceus audit search: find audit entries on the running server (admin API). */
 import { expectPositionals, parseCommandArgs, parsePositiveInteger, type Command } from '../args.ts';
 import { API_OPTIONS, API_OPTIONS_HELP, connectAdminApi, output } from '../admin-client.ts';
+import { AUDIT_FILTER_OPTIONS } from './audit-filters.ts';
 
 export const auditSearch: Command = {
   name: ['audit', 'search'],
@@ -21,12 +22,7 @@ ${API_OPTIONS_HELP}`,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
       ...API_OPTIONS,
-      from: { type: 'string' },
-      to: { type: 'string' },
-      user: { type: 'string' },
-      room: { type: 'string' },
-      action: { type: 'string' },
-      outcome: { type: 'string' },
+      ...AUDIT_FILTER_OPTIONS,
       limit: { type: 'string' },
       after: { type: 'string' },
     });

@@ -22,6 +22,12 @@ export const KEY_HELP_READ = `Decryption (one of):
   --identity-file FILE     an age identity file (AGE-SECRET-KEY-1…, as age-keygen writes it)
   CADUCEUS_BACKUP_PASSPHRASE   the passphrase, from the environment (used when no option is given)`;
 
+/** The options KEY_HELP_READ describes, for keyForReading. */
+export const KEY_READ_OPTIONS = {
+  'passphrase-file': { type: 'string' },
+  'identity-file': { type: 'string' },
+} as const;
+
 async function readSecretFile(flag: string, path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');

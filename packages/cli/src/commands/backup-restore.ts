@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { CliError, expectPositionals, parseCommandArgs, printResult, type Command } from '../args.ts';
 import { describeError } from '../admin.ts';
 import { localActor } from '../local-actor.ts';
-import { asCliError, describeContents, formatSeconds, KEY_HELP_READ, keyForReading } from './backup-key.ts';
+import { asCliError, describeContents, formatSeconds, KEY_HELP_READ, KEY_READ_OPTIONS, keyForReading } from './backup-key.ts';
 
 export const backupRestore: Command = {
   name: ['backup', 'restore'],
@@ -22,10 +22,7 @@ ${KEY_HELP_READ}
 Example:
   CADUCEUS_DATA_DIR=/srv/caduceus/data caduceus backup restore /backups/caduceus.age --passphrase-file key.txt`,
   async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      'passphrase-file': { type: 'string' },
-      'identity-file': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandArgs(args, KEY_READ_OPTIONS);
     const [file] = expectPositionals(positionals, ['file']);
     const server = await import('@caduceus/server');
     const key = await keyForReading(values, io, server);

@@ -1,7 +1,7 @@
 /** caduceus backup verify: decrypts a backup and checks every checksum, without restoring it. */
 import { resolve } from 'node:path';
 import { expectPositionals, parseCommandArgs, printResult, type Command } from '../args.ts';
-import { asCliError, describeContents, formatBytes, formatSeconds, KEY_HELP_READ, keyForReading } from './backup-key.ts';
+import { asCliError, describeContents, formatBytes, formatSeconds, KEY_HELP_READ, KEY_READ_OPTIONS, keyForReading } from './backup-key.ts';
 
 export const backupVerify: Command = {
   name: ['backup', 'verify'],
@@ -16,10 +16,7 @@ ${KEY_HELP_READ}
 Example:
   caduceus backup verify /backups/caduceus.age --passphrase-file /etc/caduceus/backup-passphrase`,
   async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, {
-      'passphrase-file': { type: 'string' },
-      'identity-file': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandArgs(args, KEY_READ_OPTIONS);
     const [file] = expectPositionals(positionals, ['file']);
     const server = await import('@caduceus/server');
     const key = await keyForReading(values, io, server);

@@ -18,10 +18,12 @@ import type { Notifier } from './notifier.ts';
 import { StreamWriter } from './stream-writer.ts';
 import { EventAppender } from './rooms/append.ts';
 import { RoomService } from './rooms/rooms.ts';
+import { MembershipService } from './rooms/membership.ts';
+import { RoomWriter } from './rooms/room-writer.ts';
 import { ReceiptsAndTyping } from './rooms/receipts-typing.ts';
 import { SyncService } from './sync/sync.ts';
 import { ToDeviceService } from './to-device.ts';
-import { DirectoryService } from './rooms/directory.ts';
+import { createDirectoryServices, type DirectoryServices } from './rooms/directory.ts';
 import { ContactPolicyService } from './contact-policy.ts';
 import { DepartmentService } from './departments.ts';
 import { PushRuleService } from './push-rules.ts';
@@ -72,7 +74,8 @@ export interface Services {
   receiptsTyping: ReceiptsAndTyping;
   sync: SyncService;
   toDevice: ToDeviceService;
-  directory: DirectoryService;
+  /** Room aliases, the public room directory and the user directory. */
+  directory: DirectoryServices;
   contactPolicy: ContactPolicyService;
   departments: DepartmentService;
   history: RoomHistoryService;
@@ -112,7 +115,9 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
   const keys = new KeyService(deps, uia);
   const contactPolicy = new ContactPolicyService(deps);
   const media = new MediaService(deps);
-  const rooms = new RoomService(config, clock, storage, writer, new EventAppender(config, clock, signingKey), audit, contactPolicy);
+  const roomWriter = new RoomWriter(config, storage, writer, new EventAppender(config, clock, signingKey), audit);
+  const membership = new MembershipService(storage, roomWriter, contactPolicy);
+  const rooms = new RoomService(config, clock, storage, roomWriter, membership, audit, contactPolicy);
   const services: Omit<Services, 'admin'> = {
     config,
     clock,
@@ -136,7 +141,7 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
     receiptsTyping: new ReceiptsAndTyping(storage, writer, clock),
     sync: new SyncService(storage, notifier, clock, pushRules, keys, audit),
     toDevice: new ToDeviceService(config, clock, writer),
-    directory: new DirectoryService(config, clock, storage, writer, new EventAppender(config, clock, signingKey), contactPolicy),
+    directory: createDirectoryServices(config, clock, storage, writer, new EventAppender(config, clock, signingKey), contactPolicy),
     contactPolicy,
     departments: new DepartmentService(deps),
     history: new RoomHistoryService(deps),

@@ -57,12 +57,17 @@ export class StreamWriter {
   write<T>(work: (ctx: WriteContext) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, inCallerContext: AsyncLocalStorage.snapshot(), options, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#draining) void this.#drain();
+      if (!this.#draining) {
+        this.#draining = true;
+        // Start after the event loop has taken in every request already waiting on a socket: on
+        // SQLite a whole request, commit included, otherwise runs without yielding, so concurrent
+        // sends would each pay their own fsync. Deferred, they share one batch and one commit.
+        setImmediate(() => void this.#drain());
+      }
     });
   }
 
   async #drain() {
-    this.#draining = true;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, MAX_BATCH);

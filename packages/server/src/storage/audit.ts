@@ -32,11 +32,11 @@ export interface AuditCheckpointRow {
   signature: string;
 }
 
-export interface AuditQuery {
-  /** Entries after this sequence number (paging); from the first when left out. */
-  afterSeq?: number | undefined;
-  limit: number;
+/** Which entries a search or an export covers; every field left out matches everything. */
+export interface AuditFilter {
+  /** Milliseconds since the epoch; entries at or after. */
   fromTs?: number | undefined;
+  /** Entries before. */
   toTs?: number | undefined;
   /** Entries this user performed (actor) or that concern them (target userId). */
   userId?: string | undefined;
@@ -45,6 +45,12 @@ export interface AuditQuery {
   /** An exact action, or a prefix ending in "." ("admin." matches every admin action). */
   action?: string | undefined;
   outcome?: string | undefined;
+}
+
+export interface AuditQuery extends AuditFilter {
+  /** Entries after this sequence number (paging); from the first when left out. */
+  afterSeq?: number | undefined;
+  limit: number;
 }
 
 /** The upper bound of a prefix search: the prefix with its last character incremented ("admin." → "admin/"). */

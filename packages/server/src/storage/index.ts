@@ -146,7 +146,7 @@ export type { SettingsStore } from './settings.ts';
 export type { OAuthStore, OAuthRecord } from './oauth.ts';
 export type { AdminViewStore, AdminUserRow, AdminRoomRow } from './admin-views.ts';
 export type { DepartmentStore, DepartmentRecord } from './departments.ts';
-export type { AuditStore, AuditEntryRow, AuditCheckpointRow, AuditQuery } from './audit.ts';
+export type { AuditStore, AuditEntryRow, AuditCheckpointRow, AuditFilter, AuditQuery } from './audit.ts';
 export type { KeyBackupStore } from './key-backup.ts';
 export type { RetentionStore, LegalHold, HoldKind } from './retention.ts';
 export type { MediaStore, MediaRecord, MediaReference } from './media.ts';

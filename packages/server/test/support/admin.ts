@@ -1,6 +1,7 @@
 /** Admin API helpers for tests: users with organisation roles, and the admin API's paths. */
 import type { Role } from '@caduceus/core';
-import type { TestServer } from './server.ts';
+import { startTestServer, type TestServer } from './server.ts';
+import type { Settings } from '../../src/index.ts';
 import { registerUser, type TestUser } from './users.ts';
 
 export const ADMIN = '/_caduceus/admin/v1';
@@ -20,6 +21,12 @@ export async function staff(server: TestServer) {
     userWithRoles(server, ['clinician']),
   ]);
   return { admin, officer, clinician };
+}
+
+/** A fresh server with `settings`, and its administrator, security officer and clinician (see `staff`). */
+export async function startStaffServer(settings: Partial<Settings> = {}) {
+  const server = await startTestServer(settings);
+  return { server, ...(await staff(server)) };
 }
 
 /** Audit entries of `action` (newest last), read through the admin API as `reader`. */

@@ -1,7 +1,8 @@
 /** Room helpers for tests, named like the spec: createRoom, join, invite, send, sync. */
 import assert from 'node:assert/strict';
 import { enc } from './api.ts';
-import type { TestUser } from './users.ts';
+import type { TestServer } from './server.ts';
+import { registerUser, type TestUser } from './users.ts';
 
 let txn = 0;
 
@@ -25,6 +26,15 @@ export async function send(user: TestUser, roomId: string, body: string, txnId =
   const res = await user.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/${enc(txnId)}`, { msgtype: 'm.text', body });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body.event_id as string;
+}
+
+/** Two new users, Alice and Bob, both joined to a room Alice created and invited Bob to. */
+export async function roomOfTwo(server: TestServer) {
+  const alice = await registerUser(server);
+  const bob = await registerUser(server);
+  const roomId = await createRoom(alice, { invite: [bob.userId] });
+  await join(bob, roomId);
+  return { alice, bob, roomId };
 }
 
 export async function setState(user: TestUser, roomId: string, type: string, content: Record<string, unknown>, stateKey = '') {

@@ -166,6 +166,12 @@ export function stopSdkClients(): void {
   for (const client of [...clients]) stopSdkClient(client);
 }
 
+/** A suite's teardown: stops every SDK client, then the suite's server. */
+export async function closeWithSdkClients(server: { close(): Promise<void> }): Promise<void> {
+  stopSdkClients();
+  await server.close();
+}
+
 export interface SdkRegistration {
   response: RegisterResponse;
   /** The `auth` dicts the SDK sent, in order (null = the first request without `auth`). */

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb } from '../../../../scripts/build-web.ts';
+import type { TestUser } from '../../../server/test/support/users.ts';
 
 const CANDIDATES = [process.env.CADUCEUS_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -31,9 +32,9 @@ export async function launchBrowser(): Promise<Browser> {
 
 export const screenshotDir = join(import.meta.dirname, '../../../../docs/screenshots');
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: options.fullPage ?? false });
 }
 
 /** A fresh browser profile (its own IndexedDB and localStorage), as a second person's computer. */
@@ -70,16 +71,50 @@ export async function localData(page: Page): Promise<{ databases: string[]; loca
  * administrator): password, then enrolling an authenticator app on first use — the test reads the
  * key the page shows and computes the code at the server's clock, as the person's phone would.
  */
-export async function signInWithTotp(page: Page, user: { localpart: string; password: string }, codeAt: (secret: string) => Promise<string>): Promise<void> {
+export async function signInWithTotp(
+  page: Page,
+  user: { localpart: string; password: string },
+  codeAt: (secret: string) => Promise<string>,
+  onEnrolPage?: (page: Page) => Promise<void>,
+): Promise<void> {
+  await passPasswordStage(page, user);
+  const secret = await page.locator('[data-totp-secret]').getAttribute('data-totp-secret');
+  if (!secret) throw new Error('the enrolment page shows no TOTP key');
+  await onEnrolPage?.(page);
+  await page.getByLabel('Code the app shows now').fill(await codeAt(secret));
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('button', { name: /I have saved them/ }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
+}
+
+/** From the app's sign-in screen through the server's password step (SSO redirect to the MFA page). */
+export async function passPasswordStage(page: Page, user: { localpart: string; password: string }): Promise<void> {
   await page.goto('/');
   await page.getByRole('button', { name: 'Sign in with your organisation' }).click();
   await page.getByLabel('User name').fill(user.localpart);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Continue' }).click();
-  const secret = await page.locator('[data-totp-secret]').getAttribute('data-totp-secret');
-  if (!secret) throw new Error('the enrolment page shows no TOTP key');
-  await page.getByLabel('Code the app shows now').fill(await codeAt(secret));
-  await page.getByRole('button', { name: 'Confirm' }).click();
-  await page.getByRole('button', { name: /I have saved them/ }).click();
-  await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
+}
+
+/**
+ * A platform passkey for this browser profile: Chromium's virtual authenticator (DevTools protocol),
+ * which answers WebAuthn ceremonies as a phone or laptop would after the person's fingerprint.
+ */
+export async function addVirtualPasskey(context: BrowserContext, page: Page): Promise<{ credentialCount(): Promise<number> }> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { credentialCount: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials.length };
+}
+
+/** Waits until the user's first browser session has published their cross-signing identity. */
+export async function hasCrossSigningIdentity(user: TestUser): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const res = await user.api.post('/_matrix/client/v3/keys/query', { device_keys: { [user.userId]: [] } });
+    if (res.body.master_keys?.[user.userId]) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${user.userId} has no cross-signing identity`);
 }

@@ -45,37 +45,37 @@ const userSearchLimit: RouteLimit = {
 
 export function directoryRoutes(app: App, services: Services) {
   const auth = requireAuth(services.sessions);
-  const { directory } = services;
+  const { aliases, publicRooms, users } = services.directory;
 
   /** PUT /_matrix/client/v3/directory/room/{roomAlias} */
   app.put(
     '/_matrix/client/v3/directory/room/:roomAlias',
     { onRequest: auth, schema: { params: AliasParam, body: Type.Object({ room_id: RoomIdField }) } },
     async (request) => {
-      await directory.setAlias(principal(request), request.params.roomAlias, request.body.room_id);
+      await aliases.setAlias(principal(request), request.params.roomAlias, request.body.room_id);
       return {};
     },
   );
 
   /** GET /_matrix/client/v3/directory/room/{roomAlias} */
   app.get('/_matrix/client/v3/directory/room/:roomAlias', { onRequest: auth, schema: { params: AliasParam } }, async (request) =>
-    directory.resolveAlias(request.params.roomAlias),
+    aliases.resolveAlias(request.params.roomAlias),
   );
 
   /** DELETE /_matrix/client/v3/directory/room/{roomAlias} */
   app.delete('/_matrix/client/v3/directory/room/:roomAlias', { onRequest: auth, schema: { params: AliasParam } }, async (request) => {
-    await directory.deleteAlias(principal(request), request.params.roomAlias);
+    await aliases.deleteAlias(principal(request), request.params.roomAlias);
     return {};
   });
 
   /** GET /_matrix/client/v3/rooms/{roomId}/aliases */
   app.get('/_matrix/client/v3/rooms/:roomId/aliases', { onRequest: auth, schema: { params: RoomIdParam } }, async (request) => ({
-    aliases: await directory.localAliases(principal(request), request.params.roomId),
+    aliases: await aliases.localAliases(principal(request), request.params.roomId),
   }));
 
   /** GET /_matrix/client/v3/directory/list/room/{roomId} */
   app.get('/_matrix/client/v3/directory/list/room/:roomId', { onRequest: auth, schema: { params: RoomIdParam } }, async (request) => ({
-    visibility: await directory.getVisibility(principal(request), request.params.roomId),
+    visibility: await publicRooms.getVisibility(principal(request), request.params.roomId),
   }));
 
   /** PUT /_matrix/client/v3/directory/list/room/{roomId} (visibility defaults to public, as the spec says) */
@@ -83,7 +83,7 @@ export function directoryRoutes(app: App, services: Services) {
     '/_matrix/client/v3/directory/list/room/:roomId',
     { onRequest: auth, schema: { params: RoomIdParam, body: Type.Object({ visibility: Type.Optional(Visibility) }) } },
     async (request) => {
-      await directory.setVisibility(principal(request), request.params.roomId, request.body.visibility ?? 'public');
+      await publicRooms.setVisibility(principal(request), request.params.roomId, request.body.visibility ?? 'public');
       return {};
     },
   );
@@ -92,18 +92,18 @@ export function directoryRoutes(app: App, services: Services) {
   app.get(
     '/_matrix/client/v3/publicRooms',
     { onRequest: auth, schema: { querystring: Type.Object({ ...ServerQuery.properties, limit: Type.Optional(PageLimit), since: Type.Optional(SinceToken) }) } },
-    async (request) => directory.publicRooms(request.query),
+    async (request) => publicRooms.list(request.query),
   );
 
   /** POST /_matrix/client/v3/publicRooms */
   app.post('/_matrix/client/v3/publicRooms', { onRequest: auth, schema: { querystring: ServerQuery, body: PublicRoomsBody } }, async (request) =>
-    directory.publicRooms({ ...request.body, server: request.query.server }),
+    publicRooms.list({ ...request.body, server: request.query.server }),
   );
 
   /** POST /_matrix/client/v3/user_directory/search */
   app.post(
     '/_matrix/client/v3/user_directory/search',
     { onRequest: auth, config: { rateLimit: userSearchLimit }, schema: { body: UserSearchBody } },
-    async (request) => directory.searchUsers(principal(request), request.body.search_term, request.body.limit),
+    async (request) => users.search(principal(request), request.body.search_term, request.body.limit),
   );
 }

@@ -3,25 +3,15 @@
  * AuditEvents. The export is itself recorded (`audit.export`) before any entry leaves, so an export
  * that cannot be recorded does not happen.
  */
-import type { AuditEntryRow, AuditStore } from '../../storage/index.ts';
+import type { AuditEntryRow, AuditFilter, AuditStore } from '../../storage/index.ts';
 import type { AuditActor, AuditTrail } from './audit-trail.ts';
 import { toFhirAuditEvent } from './fhir.ts';
 
 export type ExportFormat = 'jsonl' | 'csv' | 'fhir';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv', 'fhir'];
 
-export interface ExportRequest {
+export interface ExportRequest extends AuditFilter {
   format: ExportFormat;
-  /** Milliseconds since the epoch; entries at or after. */
-  fromTs?: number | undefined;
-  /** Entries before. */
-  toTs?: number | undefined;
-  /** Entries this user performed or that concern them. */
-  userId?: string | undefined;
-  roomId?: string | undefined;
-  /** An exact action, or a prefix ending in ".". */
-  action?: string | undefined;
-  outcome?: string | undefined;
   serverName: string;
   /** Who exports, when not the current request (the CLI). */
   actor?: AuditActor | undefined;

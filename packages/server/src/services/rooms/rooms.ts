@@ -1,19 +1,17 @@
 /**
- * Rooms as their members use them: create, join, invite, leave, kick, ban, set state, send, redact.
- * Every change is one stream-writer job that appends events through the EventAppender.
+ * Rooms as their members use them: create, send, set state, redact; membership (join, invite, leave,
+ * kick, ban) is MembershipService's, reached through here. Every change is one stream-writer job that
+ * appends events through the EventAppender (see RoomWriter).
  */
 import {
   MatrixError,
   createEventContent,
   defaultPowerLevelsContent,
   isSupportedRoomVersion,
-  isValidRoomId,
   mayRedact,
-  parseUserId,
   DEFAULT_ROOM_VERSION,
   type PersistedEvent,
   type RoomPreset,
-  type RoomVersion,
 } from '@caduceus/core';
 import type { Config } from '../../config/config.ts';
 import { contentFacts, type AuditTrail } from '../../compliance/audit/index.ts';
@@ -22,9 +20,10 @@ import type { Clock } from '../clock.ts';
 import type { ContactPolicyService } from '../contact-policy.ts';
 import { randomString } from '../secrets.ts';
 import type { Principal } from '../sessions.ts';
-import type { StreamWriter, WriteContext, WriteOptions } from '../stream-writer.ts';
 import { checkDeclaredMedia, linkEventMedia } from '../media-references.ts';
-import { parseEvent, type EventAppender } from './append.ts';
+import { parseEvent } from './append.ts';
+import type { MembershipService } from './membership.ts';
+import type { RoomWriter } from './room-writer.ts';
 import { RETENTION_EVENT_TYPE, retentionAuditDetails } from '../../compliance/retention/policy.ts';
 
 /** The largest event we accept, as the spec bounds PDUs (65536 bytes of canonical JSON). */
@@ -44,29 +43,26 @@ export interface CreateRoomRequest {
   power_level_content_override?: Record<string, unknown> | undefined;
 }
 
-type Membership = 'join' | 'invite' | 'leave' | 'ban';
-
 /** History visibility we never allow: healthcare rooms are not readable by people who are not in them. */
 const FORBIDDEN_VISIBILITY = 'world_readable';
 
 export class RoomService {
   readonly #config: Config;
   readonly #clock: Clock;
-  readonly #writer: StreamWriter;
-  readonly #appender: EventAppender;
   readonly #stores: Stores;
   readonly #audit: AuditTrail;
+  /** The audited write, version cache and member events this service shares with MembershipService. */
+  readonly #rooms: RoomWriter;
+  readonly #membership: MembershipService;
   /** Who may invite or join whom; refusals are audited there. */
   readonly #contactPolicy: ContactPolicyService;
-  /** Room versions never change once a room exists. */
-  readonly #versions = new Map<string, RoomVersion>();
 
-  constructor(config: Config, clock: Clock, stores: Stores, writer: StreamWriter, appender: EventAppender, audit: AuditTrail, contactPolicy: ContactPolicyService) {
+  constructor(config: Config, clock: Clock, stores: Stores, rooms: RoomWriter, membership: MembershipService, audit: AuditTrail, contactPolicy: ContactPolicyService) {
     this.#config = config;
     this.#clock = clock;
     this.#stores = stores;
-    this.#writer = writer;
-    this.#appender = appender;
+    this.#rooms = rooms;
+    this.#membership = membership;
     this.#audit = audit;
     this.#contactPolicy = contactPolicy;
   }
@@ -82,7 +78,7 @@ export class RoomService {
     }
     const preset: RoomPreset = request.preset ?? (request.visibility === 'public' ? 'public_chat' : 'private_chat');
     const invitees = [...new Set(request.invite ?? [])];
-    for (const invitee of invitees) await this.#checkLocalUser(invitee);
+    for (const invitee of invitees) await this.#rooms.checkLocalUser(invitee);
     // Server-owned rooms (notices) reach everyone by design; people's rooms follow the contact policy.
     if (!options.serverOwned) await this.#contactPolicy.checkCreateRoom(principal.userId, invitees, request.is_direct === true);
     for (const state of request.initial_state ?? []) this.#checkStateContent(state.type, state.content);
@@ -93,16 +89,16 @@ export class RoomService {
     const roomId = `!${randomString(18)}:${this.#config.serverName}`;
     const creator = principal.userId;
 
-    await this.#write('room.create', { roomId }, async (ctx) => {
+    await this.#rooms.write('room.create', { roomId }, async (ctx) => {
       if (alias && !(await ctx.stores.rooms.createAlias(alias, roomId, creator, this.#clock.now()))) {
         throw new MatrixError('M_ROOM_IN_USE', 'That room alias is taken');
       }
       await ctx.stores.rooms.create({ roomId, roomVersion: version, creator, createdTs: this.#clock.now(), isPublic: request.visibility === 'public' });
       const send = (type: string, stateKey: string, content: Record<string, unknown>) =>
-        this.#appender.append(ctx, { roomId, type, stateKey, sender: creator, content }, version);
+        this.#rooms.appender.append(ctx, { roomId, type, stateKey, sender: creator, content }, version);
 
       await send('m.room.create', '', createEventContent(creator, version, request.creation_content ?? {}));
-      await send('m.room.member', creator, { membership: 'join', ...(await this.#profileContent(ctx.stores, creator)) });
+      await send('m.room.member', creator, { membership: 'join', ...(await this.#rooms.profileContent(ctx.stores, creator)) });
       const powerLevels = { ...defaultPowerLevelsContent(creator, preset, invitees), ...(request.power_level_content_override ?? {}) };
       await send('m.room.power_levels', '', powerLevels as Record<string, unknown>);
       if (alias) await send('m.room.canonical_alias', '', { alias });
@@ -120,9 +116,9 @@ export class RoomService {
         const { event } = await send('m.room.member', invitee, {
           membership: 'invite',
           ...(request.is_direct ? { is_direct: true } : {}),
-          ...(await this.#profileContent(ctx.stores, invitee)),
+          ...(await this.#rooms.profileContent(ctx.stores, invitee)),
         });
-        await this.#recordMembership(ctx, event.event_id, roomId, invitee, 'invite');
+        await this.#rooms.recordMembership(ctx, event.event_id, roomId, invitee, 'invite');
       }
     });
     return roomId;
@@ -134,19 +130,19 @@ export class RoomService {
    */
   async send(principal: Principal, roomId: string, type: string, txnId: string, content: Record<string, unknown>, attachMedia: readonly string[] = []): Promise<string> {
     this.#checkSize(content);
-    const { event } = await this.#write(
+    const { event } = await this.#rooms.write(
       'event.send',
       { roomId },
       async (ctx) => {
-        const version = await this.#version(ctx, roomId);
-        await this.#refuseIfBlocked(ctx, roomId);
+        const version = await this.#rooms.version(ctx, roomId);
+        await this.#rooms.refuseIfBlocked(ctx, roomId);
         // With encryption required, an encrypted room takes no plaintext messages (a client bug or a
         // misconfigured bot would otherwise leak PHI to the server).
         if (this.#config.encryptionRequired && type === 'm.room.message' && (await ctx.stores.events.currentStateEvent(roomId, 'm.room.encryption', ''))) {
           throw new MatrixError('M_FORBIDDEN', 'This room is end-to-end encrypted: send m.room.encrypted events, not plaintext');
         }
         const declared = attachMedia.length > 0 ? await checkDeclaredMedia(ctx, this.#config.serverName, principal.userId, attachMedia) : [];
-        const appended = await this.#appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, version);
+        const appended = await this.#rooms.appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, version);
         // Which uploads this message carries, so they can be removed with it later.
         if (!appended.duplicate) {
           await linkEventMedia(ctx, this.#config.serverName, appended.event, declared, this.#clock.now());
@@ -168,15 +164,15 @@ export class RoomService {
     this.#checkStateContent(type, content);
     if (type === 'm.room.member') throw new MatrixError('M_FORBIDDEN', 'Use the membership endpoints (join, invite, leave, kick, ban) to change membership');
     if (type === 'm.room.canonical_alias' && stateKey === '') await this.#checkCanonicalAliases(roomId, content);
-    return this.#write('event.state', { roomId }, async (ctx) => {
-      const version = await this.#version(ctx, roomId);
-      await this.#refuseIfBlocked(ctx, roomId);
+    return this.#rooms.write('event.state', { roomId }, async (ctx) => {
+      const version = await this.#rooms.version(ctx, roomId);
+      await this.#rooms.refuseIfBlocked(ctx, roomId);
       const current = await ctx.stores.events.currentStateEvent(roomId, type, stateKey);
       if (current && current.sender === principal.userId && JSON.stringify(parseEvent(current).content) === JSON.stringify(content)) {
         const membership = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
         if (membership && parseEvent(membership).content.membership === 'join') return current.eventId;
       }
-      const { event } = await this.#appender.append(ctx, { roomId, type, stateKey, sender: principal.userId, content }, version);
+      const { event } = await this.#rooms.appender.append(ctx, { roomId, type, stateKey, sender: principal.userId, content }, version);
       await linkEventMedia(ctx, this.#config.serverName, event, [], this.#clock.now());
       await this.#audit.record(
         { action: 'event.state', outcome: 'success', target: { roomId, eventId: event.event_id }, details: { type, stateKey, ...contentFacts(content) } },
@@ -191,8 +187,8 @@ export class RoomService {
 
   /** PUT /rooms/{roomId}/redact/{eventId}/{txnId} */
   async redact(principal: Principal, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
-    const { event } = await this.#write('event.redact', { roomId, redacts: eventId }, async (ctx) => {
-      const version = await this.#version(ctx, roomId);
+    const { event } = await this.#rooms.write('event.redact', { roomId, redacts: eventId }, async (ctx) => {
+      const version = await this.#rooms.version(ctx, roomId);
       const earlier = await ctx.stores.events.findTxn(principal.userId, principal.deviceId, txnId);
       if (!earlier) {
         const target = await ctx.stores.events.get(eventId);
@@ -209,7 +205,7 @@ export class RoomService {
         const verdict = mayRedact(principal.userId, target.sender, state, version);
         if (!verdict.ok) throw new MatrixError('M_FORBIDDEN', verdict.reason);
       }
-      const appended = await this.#appender.append(
+      const appended = await this.#rooms.appender.append(
         ctx,
         {
           roomId,
@@ -232,169 +228,42 @@ export class RoomService {
     return event.event_id;
   }
 
-  /** POST /join/{roomIdOrAlias} and /rooms/{roomId}/join */
-  async join(principal: Principal, roomIdOrAlias: string, reason?: string): Promise<string> {
-    const roomId = await this.resolveRoom(roomIdOrAlias);
-    const before = await this.#stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
-    const membershipBefore = before ? parseEvent(before).content.membership : undefined;
-    if (membershipBefore !== 'join') await this.#contactPolicy.checkJoin(principal.userId, roomId, membershipBefore === 'invite');
-    await this.#write('room.member', { roomId, userId: principal.userId }, async (ctx) => {
-      const version = await this.#version(ctx, roomId, true);
-      const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
-      // Joining again when already joined changes nothing (clients retry joins freely).
-      if (current && parseEvent(current).content.membership === 'join') return;
-      await this.#refuseIfBlocked(ctx, roomId);
-      await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'join', reason);
-      await ctx.stores.rooms.unforget(principal.userId, roomId);
-    });
-    return roomId;
+  // --- Membership, which MembershipService carries out ---------------------------------------
+
+  join(principal: Principal, roomIdOrAlias: string, reason?: string): Promise<string> {
+    return this.#membership.join(principal, roomIdOrAlias, reason);
   }
 
-  /** `serverOwned`: the server re-inviting someone to a room it runs (notices), outside the contact policy. */
-  async invite(principal: Principal, roomId: string, userId: string, reason?: string, options: { serverOwned?: boolean } = {}): Promise<void> {
-    await this.#checkLocalUser(userId);
-    if (!options.serverOwned) await this.#contactPolicy.checkInvite(principal.userId, userId, roomId);
-    await this.#write('room.member', { roomId, userId }, async (ctx) => {
-      const version = await this.#version(ctx, roomId);
-      await this.#refuseIfBlocked(ctx, roomId);
-      await this.#membership(ctx, version, roomId, principal.userId, userId, 'invite', reason);
-      await ctx.stores.rooms.unforget(userId, roomId);
-    });
+  invite(principal: Principal, roomId: string, userId: string, reason?: string, options: { serverOwned?: boolean } = {}): Promise<void> {
+    return this.#membership.invite(principal, roomId, userId, reason, options);
   }
 
-  async leave(principal: Principal, roomId: string, reason?: string): Promise<void> {
-    await this.#write('room.member', { roomId, userId: principal.userId }, async (ctx) => {
-      // The spec: a user's server notices room can be neither left nor declined.
-      if ((await ctx.stores.serverNotices.roomOf(principal.userId)) === roomId) {
-        throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'This is your server notices room: it cannot be left');
-      }
-      const version = await this.#version(ctx, roomId);
-      await this.#membership(ctx, version, roomId, principal.userId, principal.userId, 'leave', reason);
-    });
+  leave(principal: Principal, roomId: string, reason?: string): Promise<void> {
+    return this.#membership.leave(principal, roomId, reason);
   }
 
-  async kick(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
-    await this.#write('room.member', { roomId, userId }, async (ctx) => {
-      const version = await this.#version(ctx, roomId);
-      const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', userId);
-      const membership = current ? parseEvent(current).content.membership : undefined;
-      if (membership !== 'join' && membership !== 'invite' && membership !== 'knock') {
-        throw new MatrixError('M_FORBIDDEN', 'That user is not in the room');
-      }
-      await this.#membership(ctx, version, roomId, principal.userId, userId, 'leave', reason);
-    });
+  kick(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    return this.#membership.kick(principal, roomId, userId, reason);
   }
 
-  async ban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
-    await this.#write('room.member', { roomId, userId }, async (ctx) => {
-      await this.#membership(ctx, await this.#version(ctx, roomId), roomId, principal.userId, userId, 'ban', reason);
-    });
+  ban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    return this.#membership.ban(principal, roomId, userId, reason);
   }
 
-  async unban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
-    await this.#write('room.member', { roomId, userId }, async (ctx) => {
-      const version = await this.#version(ctx, roomId);
-      const current = await ctx.stores.events.currentStateEvent(roomId, 'm.room.member', userId);
-      if (!current || parseEvent(current).content.membership !== 'ban') throw new MatrixError('M_FORBIDDEN', 'That user is not banned');
-      await this.#membership(ctx, version, roomId, principal.userId, userId, 'leave', reason);
-    });
+  unban(principal: Principal, roomId: string, userId: string, reason?: string): Promise<void> {
+    return this.#membership.unban(principal, roomId, userId, reason);
   }
 
-  /** POST /rooms/{roomId}/forget: only for rooms the user is no longer in. */
-  async forget(principal: Principal, roomId: string): Promise<void> {
-    const current = await this.#stores.events.currentStateEvent(roomId, 'm.room.member', principal.userId);
-    const membership = current ? parseEvent(current).content.membership : undefined;
-    if (membership === undefined) throw new MatrixError('M_NOT_FOUND', 'You have never been in this room');
-    if (membership === 'join' || membership === 'invite') {
-      throw new MatrixError('M_UNKNOWN', 'Leave the room before forgetting it', { status: 400 });
-    }
-    // Through the writer: the user's other devices learn at their next sync that the room is gone.
-    await this.#writer.write(async (ctx) => {
-      await ctx.stores.rooms.forget(principal.userId, roomId);
-      await ctx.nextPosition();
-      ctx.touch([], [principal.userId]);
-      ctx.mark('memberships', [principal.userId]);
-    });
+  forget(principal: Principal, roomId: string): Promise<void> {
+    return this.#membership.forget(principal, roomId);
   }
 
-  async joinedRooms(userId: string): Promise<string[]> {
-    return (await this.#stores.events.roomsOf(userId)).filter((m) => m.membership === 'join').map((m) => m.roomId);
+  joinedRooms(userId: string): Promise<string[]> {
+    return this.#membership.joinedRooms(userId);
   }
 
-  /** A room id, or the room an alias names; 404 when neither exists. */
-  async resolveRoom(roomIdOrAlias: string): Promise<string> {
-    if (roomIdOrAlias.startsWith('#')) {
-      const found = await this.#stores.rooms.resolveAlias(roomIdOrAlias);
-      if (!found) throw new MatrixError('M_NOT_FOUND', 'No room has that alias');
-      return found.roomId;
-    }
-    if (!isValidRoomId(roomIdOrAlias)) throw new MatrixError('M_INVALID_PARAM', 'Not a room id or alias');
-    return roomIdOrAlias;
-  }
-
-  async #membership(ctx: WriteContext, version: RoomVersion, roomId: string, sender: string, target: string, membership: Membership, reason?: string) {
-    const profile = membership === 'join' || membership === 'invite' ? await this.#profileContent(ctx.stores, target) : {};
-    const { event } = await this.#appender.append(
-      ctx,
-      { roomId, type: 'm.room.member', stateKey: target, sender, content: { membership, ...profile, ...(reason !== undefined ? { reason } : {}) } },
-      version,
-    );
-    await this.#recordMembership(ctx, event.event_id, roomId, target, membership);
-  }
-
-  /** A membership change, on record in the same write (the actor is the caller; the target, whose membership changed). */
-  async #recordMembership(ctx: WriteContext, eventId: string, roomId: string, userId: string, membership: Membership) {
-    await this.#audit.record({ action: 'room.member', outcome: 'success', target: { roomId, userId, eventId }, details: { membership } }, ctx.stores);
-  }
-
-  /**
-   * A stream-writer job for an audited room action. A refusal (403 M_FORBIDDEN: the auth rules, power
-   * levels, membership) rolls the job back, so it is recorded on its own, as refused, before the
-   * caller hears of it.
-   */
-  async #write<T>(action: string, target: Record<string, string>, work: (ctx: WriteContext) => Promise<T>, options?: WriteOptions): Promise<T> {
-    try {
-      return await this.#writer.write(work, options);
-    } catch (err) {
-      if (err instanceof MatrixError && (err.errcode === 'M_FORBIDDEN' || err.errcode === 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM')) {
-        await this.#audit.record({ action, outcome: 'refused', target, details: { errcode: err.errcode, reason: err.message.slice(0, 200) } });
-      }
-      throw err;
-    }
-  }
-
-  async #profileContent(stores: Stores, userId: string): Promise<Record<string, unknown>> {
-    const user = await stores.users.get(userId);
-    return {
-      ...(user?.displayname ? { displayname: user.displayname } : {}),
-      ...(user?.avatarUrl ? { avatar_url: user.avatarUrl } : {}),
-    };
-  }
-
-  /** An administrator blocked the room: nobody new comes in and nothing new is said (leaving still works). */
-  async #refuseIfBlocked(ctx: WriteContext, roomId: string): Promise<void> {
-    if (await ctx.stores.rooms.isBlocked(roomId)) throw new MatrixError('M_FORBIDDEN', 'This room has been blocked by an administrator');
-  }
-
-  /** The room's version; rooms this server does not know are reported the same as rooms one is not in. */
-  async #version(ctx: WriteContext, roomId: string, forJoin = false): Promise<RoomVersion> {
-    const known = this.#versions.get(roomId);
-    if (known) return known;
-    const room = await ctx.stores.rooms.get(roomId);
-    if (!room || !isSupportedRoomVersion(room.roomVersion)) {
-      throw forJoin ? new MatrixError('M_NOT_FOUND', 'No such room') : new MatrixError('M_FORBIDDEN', 'You are not in this room');
-    }
-    if (this.#versions.size >= 100_000) this.#versions.clear();
-    this.#versions.set(roomId, room.roomVersion);
-    return room.roomVersion;
-  }
-
-  async #checkLocalUser(userId: string) {
-    const parsed = parseUserId(userId);
-    if (!parsed) throw new MatrixError('M_INVALID_PARAM', 'Not a valid user id');
-    if (parsed.serverName !== this.#config.serverName) throw new MatrixError('M_FORBIDDEN', 'Users of other servers cannot be invited: federation is not enabled');
-    const user = await this.#stores.users.get(userId);
-    if (!user || user.deactivated) throw new MatrixError('M_NOT_FOUND', 'No such user');
+  resolveRoom(roomIdOrAlias: string): Promise<string> {
+    return this.#membership.resolveRoom(roomIdOrAlias);
   }
 
   #checkStateContent(type: string, content: Record<string, unknown>) {

@@ -69,10 +69,25 @@ export class SyncService {
   async sync(principal: Principal, request: SyncRequest): Promise<Record<string, unknown>> {
     const since = request.since !== undefined ? parseSyncToken(request.since) : undefined;
     const deadline = Date.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
+    let lookedFirst = false;
     for (;;) {
       // The committed position (so a client sees its own writes, whichever process took them).
       const upTo = await this.#storage.stream.current();
       const from = since !== undefined ? Math.min(since, upTo) : undefined;
+      // A long-poll arriving when the notifier has heard everything and knows of no change for this
+      // user since `from` waits before building anything (the build would be empty): a busy client
+      // re-polls right after each answer, so this halves the work per delivery.
+      if (!lookedFirst && from !== undefined && !request.fullState && this.#notifier.heardUpTo >= upTo && deadline > Date.now() && !request.signal?.aborted) {
+        lookedFirst = true;
+        // Presenting `from` acknowledges the to-device messages up to it, waiting or not.
+        await this.#acknowledgeToDevice(principal, from, true);
+        const cached = await this.#memberships(principal.userId, upTo, true);
+        const rooms = new Set(cached.rows.filter((m) => m.streamOrdering <= upTo && roomPasses(request.filter?.room, m.roomId)).map((m) => m.roomId));
+        await this.#notifier.wait({ userId: principal.userId, rooms, since: from }, deadline - Date.now(), request.signal);
+        await request.checkSession?.();
+        continue;
+      }
+      lookedFirst = true;
       const { response, rooms, empty } = await this.#build(principal, from, upTo, request);
       const remaining = deadline - Date.now();
       if (!empty || from === undefined || request.fullState || remaining <= 0 || request.signal?.aborted) return this.#recordReads(response);

@@ -13,6 +13,9 @@ import { PoliciesScreen } from './PoliciesScreen.tsx';
 import { AuditScreen } from './AuditScreen.tsx';
 import { ReportScreen } from './ReportScreen.tsx';
 import { NoticesScreen } from './NoticesScreen.tsx';
+import { DepartmentsScreen } from './DepartmentsScreen.tsx';
+import { RegistrationTokensScreen } from './RegistrationTokensScreen.tsx';
+import { LegalHoldsScreen } from './LegalHoldsScreen.tsx';
 
 interface Section {
   id: string;
@@ -22,8 +25,11 @@ interface Section {
 
 const SECTIONS: readonly Section[] = [
   { id: 'users', label: 'Users', area: 'users' },
+  { id: 'departments', label: 'Departments', area: 'departments' },
+  { id: 'registration-tokens', label: 'Registration tokens', area: 'registration_tokens' },
   { id: 'rooms', label: 'Rooms', area: 'rooms' },
   { id: 'policies', label: 'Policies', area: 'policies' },
+  { id: 'retention', label: 'Retention and legal holds', area: 'retention' },
   { id: 'audit', label: 'Audit trail', area: 'audit' },
   { id: 'report', label: 'Compliance report', area: 'report' },
   { id: 'notices', label: 'Server notices', area: 'notices' },
@@ -80,8 +86,11 @@ export function AdminConsole({ client, me, section, navigate }: { client: Matrix
               {current.label}
             </h1>
             {current.id === 'users' && <UsersScreen client={client} me={me} />}
+            {current.id === 'departments' && <DepartmentsScreen client={client} />}
+            {current.id === 'registration-tokens' && <RegistrationTokensScreen client={client} />}
             {current.id === 'rooms' && <RoomsScreen client={client} />}
             {current.id === 'policies' && <PoliciesScreen client={client} />}
+            {current.id === 'retention' && <LegalHoldsScreen client={client} />}
             {current.id === 'audit' && <AuditScreen client={client} />}
             {current.id === 'report' && <ReportScreen client={client} />}
             {current.id === 'notices' && <NoticesScreen client={client} />}

@@ -1,12 +1,25 @@
 /** A destructive action in two steps: the first press asks, the second does it (Escape or Cancel backs out). */
 import { useState } from 'react';
 
-export function ConfirmButton({ label, confirmLabel, onConfirm, disabled }: { label: string; confirmLabel: string; onConfirm(): void | Promise<void>; disabled?: boolean }) {
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  onConfirm,
+  disabled,
+  accessibleLabel,
+}: {
+  label: string;
+  confirmLabel: string;
+  onConfirm(): unknown;
+  disabled?: boolean;
+  /** What a screen reader hears when the visible label alone is ambiguous (one per table row). */
+  accessibleLabel?: string;
+}) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   if (!asking) {
     return (
-      <button type="button" className="danger-outline" disabled={disabled} onClick={() => setAsking(true)}>
+      <button type="button" className="danger-outline" disabled={disabled} aria-label={accessibleLabel} onClick={() => setAsking(true)}>
         {label}
       </button>
     );

@@ -14,6 +14,7 @@ const LABELS: Record<string, string> = {
   session_max_lifetime_ms: 'Maximum session lifetime (minutes, 0 = never)',
   room_encryption: 'End-to-end encryption of rooms',
   contact_policy: 'Who may contact whom',
+  unassigned_role: 'Role counted for accounts without one',
   retention_days: 'Message retention (days, 0 = keep)',
 };
 
@@ -21,6 +22,8 @@ const LABELS: Record<string, string> = {
 const CHOICES: Record<string, string[]> = {
   mfa: ['optional', 'required'],
   room_encryption: ['optional', 'required'],
+  contact_policy: ['roles', 'off'],
+  unassigned_role: ['staff', 'patient'],
 };
 
 const isDuration = (key: string) => key.endsWith('_ms');

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, errorText, query, when, type AdminRoom } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
+import { Pager, usePages } from './Pager.tsx';
 
 interface RoomSummary {
   room_id: string;
@@ -14,8 +15,8 @@ interface RoomSummary {
 }
 
 export function RoomsScreen({ client }: { client: MatrixClient }) {
-  const [from, setFrom] = useState<string>();
-  const rooms = useLoad(() => adminRequest<{ rooms: AdminRoom[]; next_from?: string }>(client, 'GET', `/rooms${query({ from, limit: 50 })}`), [client, from]);
+  const pages = usePages();
+  const rooms = useLoad(() => adminRequest<{ rooms: AdminRoom[]; next_from?: string }>(client, 'GET', `/rooms${query({ from: pages.from, limit: 50 })}`), [client, pages.from]);
   const [summary, setSummary] = useState<RoomSummary>();
   const [status, setStatus] = useState<string>();
 
@@ -81,13 +82,7 @@ export function RoomsScreen({ client }: { client: MatrixClient }) {
           </tbody>
         </table>
       </div>
-      {rooms.data?.next_from && (
-        <div>
-          <button type="button" onClick={() => setFrom(rooms.data?.next_from)}>
-            Next page
-          </button>
-        </div>
-      )}
+      <Pager label="Rooms" pages={pages} nextFrom={rooms.data?.next_from} />
       {summary && (
         <section className="panel" aria-labelledby="room-summary-title">
           <h2 id="room-summary-title" className="mono">

@@ -5,6 +5,9 @@ import { adminRequest, errorText, query, ROLES, when, type AdminUser, type Whoam
 import { useLoad } from './use-admin.ts';
 import { ConfirmButton } from './ConfirmButton.tsx';
 import { DevicesPanel } from './DevicesPanel.tsx';
+import { Pager, usePages } from './Pager.tsx';
+
+const PAGE_SIZES = [10, 50, 100];
 
 const roleLabel = (role: string) => role.replace('_', ' ');
 
@@ -13,7 +16,12 @@ export function UsersScreen({ client, me }: { client: MatrixClient; me: Whoami }
   const [applied, setApplied] = useState('');
   const [status, setStatus] = useState<string>();
   const [selected, setSelected] = useState<string>();
-  const users = useLoad(() => adminRequest<{ users: AdminUser[] }>(client, 'GET', `/users${query({ search: applied, limit: 100 })}`), [client, applied]);
+  const [pageSize, setPageSize] = useState(50);
+  const pages = usePages();
+  const users = useLoad(
+    () => adminRequest<{ users: AdminUser[]; next_from?: string }>(client, 'GET', `/users${query({ search: applied, from: pages.from, limit: pageSize })}`),
+    [client, applied, pages.from, pageSize],
+  );
 
   const act = async (work: () => Promise<unknown>, done: string) => {
     try {
@@ -37,6 +45,7 @@ export function UsersScreen({ client, me }: { client: MatrixClient; me: Whoami }
         onSubmit={(e) => {
           e.preventDefault();
           setApplied(search.trim());
+          pages.reset();
         }}
       >
         <label>
@@ -44,6 +53,22 @@ export function UsersScreen({ client, me }: { client: MatrixClient; me: Whoami }
           <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name or user id" />
         </label>
         <button type="submit">Search</button>
+        <label className="narrow">
+          Per page
+          <select
+            value={pageSize}
+            onChange={(e) => {
+              setPageSize(Number(e.target.value));
+              pages.reset();
+            }}
+          >
+            {PAGE_SIZES.map((size) => (
+              <option key={size} value={size}>
+                {size}
+              </option>
+            ))}
+          </select>
+        </label>
       </form>
       <CreateUser client={client} onCreated={(userId) => void act(async () => setSelected(userId), `Created ${userId}.`)} />
       {users.error && <p className="error">{users.error}</p>}
@@ -82,6 +107,7 @@ export function UsersScreen({ client, me }: { client: MatrixClient; me: Whoami }
         </table>
         {users.data && users.data.users.length === 0 && <p className="muted">No users match.</p>}
       </div>
+      <Pager label="Users" pages={pages} nextFrom={users.data?.next_from} />
       {chosen && (
         <section className="panel stack" aria-labelledby="manage-title">
           <h2 id="manage-title">Manage {chosen.user_id}</h2>

@@ -50,6 +50,36 @@ export interface AdminRoom {
   joined_members: number;
 }
 
+export interface AdminDepartment {
+  department_id: string;
+  name: string;
+  description: string | null;
+  functional_user_id: string | null;
+  created_ts: number;
+}
+
+export interface AdminDepartmentDetails extends AdminDepartment {
+  members: string[];
+}
+
+export interface RegistrationToken {
+  token: string;
+  uses_allowed: number | null;
+  completed: number;
+  expiry_ts: number | null;
+  created_ts: number;
+  created_by: string | null;
+}
+
+export interface LegalHold {
+  hold_id: string;
+  user_id?: string;
+  room_id?: string;
+  reason: string;
+  created_by: string;
+  created_ts: number;
+}
+
 export interface Policy {
   value: unknown;
   default: unknown;
@@ -98,7 +128,7 @@ function authHeader(client: MatrixClient): Record<string, string> {
   return { Authorization: `Bearer ${client.getAccessToken() ?? ''}` };
 }
 
-export async function adminRequest<T>(client: MatrixClient, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+export async function adminRequest<T>(client: MatrixClient, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${homeserverUrl()}${ADMIN_API}${path}`, {
     method,
     headers: { ...authHeader(client), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
@@ -136,6 +166,9 @@ export async function downloadAuditExport(client: MatrixClient, params: Record<s
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
   return name;
 }
+
+/** A path segment (ids hold `@`, `:` and `!`). */
+export const seg = (value: string) => encodeURIComponent(value);
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : 'Something went wrong.';
