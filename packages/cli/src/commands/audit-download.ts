@@ -1,5 +1,5 @@
 /** caduceus audit download: an export of the audit trail from the running server (admin API). */
-import { createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expectPositionals, parseCommandArgs, UsageError, type Command } from '../args.ts';
@@ -26,11 +26,19 @@ ${API_OPTIONS_HELP}`,
     expectPositionals(positionals, []);
     if (!values.format || !['jsonl', 'csv', 'fhir'].includes(values.format)) throw new UsageError('--format must be jsonl, csv or fhir');
     const api = await connectAdminApi(io, values);
-    const response = await api.fetch('GET', '/audit/export', {
-      query: { format: values.format, from_time: values.from, to_time: values.to, user_id: values.user, room_id: values.room },
-    });
-    const body = Readable.fromWeb(response.body as never);
-    if (values.output !== undefined) await pipeline(body, createWriteStream(values.output, { mode: 0o600 }));
-    else for await (const chunk of body.setEncoding('utf8')) io.stdout.write(chunk as string);
+    // An export is evidence: never overwrite one. Claim the file before the server records the export.
+    const file = values.output !== undefined ? await open(values.output, 'wx', 0o600) : undefined;
+    try {
+      const response = await api.fetch('GET', '/audit/export', {
+        query: { format: values.format, from_time: values.from, to_time: values.to, user_id: values.user, room_id: values.room },
+      });
+      const body = Readable.fromWeb(response.body as never);
+      if (file) await pipeline(body, file.createWriteStream());
+      else for await (const chunk of body.setEncoding('utf8')) io.stdout.write(chunk as string);
+    } catch (err) {
+      // No half-written evidence left behind.
+      if (file && values.output !== undefined) await file.close().catch(() => {}).then(() => rm(values.output!, { force: true }));
+      throw err;
+    }
   },
 };

@@ -69,7 +69,11 @@ export class StreamWriter {
 
   async #drain() {
     try {
-      while (this.#queue.length > 0) {
+      for (let first = true; this.#queue.length > 0; first = false) {
+        // Between batches, let the long-polls the last commit woke run first: on SQLite a batch holds
+        // the only connection, and readers queued behind it all wake (and re-queue) at each release.
+        // Meanwhile more jobs join the next batch.
+        if (!first) await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, MAX_BATCH);
         try {
           await this.#runBatch(batch);

@@ -8,16 +8,11 @@ import { MatrixError } from '@caduceus/core';
 import { exportAuditTrail, verifyAuditTrail, type AuditTrail, type ExportFormat } from '../../compliance/audit/index.ts';
 import { entryJson } from '../../compliance/audit/export.ts';
 import type { SigningKey } from '../../crypto/signing-key.ts';
-import type { Storage } from '../../storage/index.ts';
+import type { AuditFilter as StoredAuditFilter, Storage } from '../../storage/index.ts';
 import type { AdminAuditor, AdminCaller } from './access.ts';
 
-export interface AuditFilter {
-  fromTs?: number | undefined;
-  toTs?: number | undefined;
-  userId?: string | undefined;
-  roomId?: string | undefined;
-  /** An exact action, or a prefix ending in "." (e.g. "admin."). */
-  action?: string | undefined;
+/** The store's filter, limited to the outcomes entries have. */
+export interface AuditFilter extends StoredAuditFilter {
   outcome?: 'success' | 'failure' | 'refused' | undefined;
 }
 
