@@ -31,12 +31,13 @@ function openSqlite(path: string): OpenDatabase {
   // not only a killed process. secure_delete overwrites deleted content (retention, disposal).
   // auto_vacuum takes effect only in a new database file: then the purge job can hand freed pages
   // back to the file system a few at a time (incremental_vacuum) instead of a blocking VACUUM.
+  // busy_timeout first: the other pragmas may have to wait for a process (CLI or server) holding a lock.
   sqlite.exec(`
+    PRAGMA busy_timeout = 5000;
     PRAGMA auto_vacuum = INCREMENTAL;
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
     PRAGMA foreign_keys = ON;
-    PRAGMA busy_timeout = 5000;
     PRAGMA secure_delete = ON;
   `);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite) }) });
