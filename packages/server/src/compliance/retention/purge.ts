@@ -31,9 +31,9 @@ import type { AuditTrail } from '../audit/index.ts';
  * tripled-to-quintupled send p99 during a purge.
  */
 export const BATCH_SIZE = 100;
-const MIN_BATCH = 20;
+const MIN_BATCH = 10;
 const MAX_BATCH = 500;
-const TARGET_BATCH_MS = 5;
+const TARGET_BATCH_MS = 2.5;
 /** Least pause between batches; the job also rests at least as long as its last batch took (≤ 50% duty). */
 const PAUSE_MS = 10;
 /** Bound on one run (a run that has more to do continues at the next one). */
