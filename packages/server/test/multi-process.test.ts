@@ -13,7 +13,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { enc, type Api, type ApiResponse } from './support/api.ts';
 import { startChildServer, stopChildServers, type ChildServer } from './support/child-server.ts';
 import { createTestDatabase, testDatabaseUrl, type TestServer } from './support/server.ts';
-import { registerUser, type TestUser } from './support/users.ts';
+import { login, registerUser, type TestUser } from './support/users.ts';
 
 /** What the long-polls ask for; far longer than any wake-up may take. */
 const LONG_POLL_MS = 10_000;
@@ -158,6 +158,41 @@ describe('two server processes on one PostgreSQL database', () => {
     const typing = (timing.body.rooms?.join?.[roomId]?.ephemeral?.events ?? []).find((e: { type: string }) => e.type === 'm.typing');
     assert.deepEqual(typing?.content, { user_ids: [bob.userId] }, JSON.stringify(timing.body.rooms));
     assertPrompt(t, 'typing B → A', timing);
+  });
+
+  test('a logout through A is refused by B at once, though B knew the token, and ends the long-poll B holds for it', { skip }, async () => {
+    const session = await login({ api: a.api } as TestServer, alice);
+    const whoamiOnB = () => b.api.withToken(session.access_token).get('/_matrix/client/v3/account/whoami');
+    // B has seen the token (and may keep it in memory) before the logout.
+    for (let i = 0; i < 2; i++) assert.equal((await whoamiOnB()).status, 200);
+    const since = await position(b.api.withToken(session.access_token));
+    const held = b.api.withToken(session.access_token).get(`/_matrix/client/v3/sync?since=${enc(since)}&timeout=${LONG_POLL_MS}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const started = performance.now();
+    const logout = await a.api.withToken(session.access_token).post('/_matrix/client/v3/logout', {});
+    assert.equal(logout.status, 200, JSON.stringify(logout.body));
+    const refused = await whoamiOnB();
+    assert.equal(refused.status, 401, `B still accepted the token right after the logout through A: ${JSON.stringify(refused.body)}`);
+    assert.equal(refused.body.errcode, 'M_UNKNOWN_TOKEN');
+
+    const ended = await held;
+    assert.equal(ended.status, 401, `the long-poll on B answered ${JSON.stringify(ended.body)}`);
+    assert.equal(ended.body.errcode, 'M_UNKNOWN_TOKEN');
+    assert.ok(performance.now() - started < PROMPT_MS, 'the long-poll on B ended promptly, not at its timeout');
+    // Alice's other session is untouched on both.
+    assert.equal((await on(b, alice).get('/_matrix/client/v3/account/whoami')).status, 200);
+  });
+
+  test('signing in again through A with the same device id makes B refuse the device’s earlier token at once', { skip }, async () => {
+    const first = await login({ api: a.api } as TestServer, alice);
+    const whoamiOnB = (token: string) => b.api.withToken(token).get('/_matrix/client/v3/account/whoami');
+    assert.equal((await whoamiOnB(first.access_token)).status, 200);
+    const again = await login({ api: a.api } as TestServer, alice, { device_id: first.device_id });
+    assert.equal(again.device_id, first.device_id);
+    const refused = await whoamiOnB(first.access_token);
+    assert.equal(refused.status, 401, `B still accepted the replaced token: ${JSON.stringify(refused.body)}`);
+    assert.equal((await whoamiOnB(again.access_token)).status, 200);
   });
 
   test('a client whose requests alternate between the processes gets every message exactly once, in order', { skip }, async (t) => {

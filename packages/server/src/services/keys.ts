@@ -14,6 +14,8 @@ import type { StreamWriter } from './stream-writer.ts';
 import { recordDeviceListChange } from './device-lists.ts';
 import type { UiaService } from './uia.ts';
 import { parseSyncToken } from './sync/sync.ts';
+import type { Notifier } from './notifier.ts';
+import { KeyCountCache, type KeyCounts } from './key-count-cache.ts';
 
 type Json = Record<string, unknown>;
 
@@ -77,13 +79,18 @@ export class KeyService {
   readonly #writer: StreamWriter;
   readonly #uia: UiaService;
   readonly #audit: ServiceDeps['audit'];
+  readonly #notifier: Notifier;
+  /** What every /sync answer tells a device of its own keys (see key-count-cache). */
+  readonly #counts: KeyCountCache;
 
-  constructor(deps: Pick<ServiceDeps, 'storage' | 'clock' | 'writer' | 'audit'>, uia: UiaService) {
+  constructor(deps: Pick<ServiceDeps, 'storage' | 'clock' | 'writer' | 'audit' | 'notifier'>, uia: UiaService) {
     this.#storage = deps.storage;
     this.#clock = deps.clock;
     this.#writer = deps.writer;
     this.#uia = uia;
     this.#audit = deps.audit;
+    this.#notifier = deps.notifier;
+    this.#counts = new KeyCountCache(deps.notifier);
   }
 
   /** POST /keys/upload: the device's identity keys, one-time keys and fallback keys. */
@@ -135,18 +142,44 @@ export class KeyService {
           stores,
         );
       });
+      await this.#countsChanged([userId]);
     }
     return { one_time_key_counts: await this.oneTimeKeyCounts(userId, deviceId) };
   }
 
   /** Unclaimed one-time keys of a device by algorithm (for /sync device_one_time_keys_count). */
   async oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>> {
-    return this.#storage.keys.countOneTimeKeys(userId, deviceId);
+    return (await this.#countsOf(userId, deviceId)).oneTimeKeys;
   }
 
   /** Algorithms of the device's fallback keys not yet handed out (for /sync device_unused_fallback_key_types). */
   async unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
-    return this.#storage.keys.unusedFallbackKeyTypes(userId, deviceId);
+    return [...(await this.#countsOf(userId, deviceId)).unusedFallbackTypes];
+  }
+
+  async #countsOf(userId: string, deviceId: string): Promise<KeyCounts> {
+    const known = this.#counts.get(userId, deviceId);
+    if (known) return known;
+    const generation = this.#counts.generation;
+    const counts = {
+      oneTimeKeys: await this.#storage.keys.countOneTimeKeys(userId, deviceId),
+      unusedFallbackTypes: await this.#storage.keys.unusedFallbackKeyTypes(userId, deviceId),
+    };
+    this.#counts.remember(userId, deviceId, counts, generation);
+    return counts;
+  }
+
+  /** One-time or fallback keys of these users were stored or handed out: every process drops their counts. */
+  async #countsChanged(userIds: readonly string[]) {
+    this.#counts.forgetUsers(userIds);
+    if (this.#notifier.soleWriter) return;
+    await this.#writer.write(
+      async (ctx) => {
+        await ctx.nextPosition();
+        ctx.mark('oneTimeKeys', userIds);
+      },
+      { checksBeforeWriting: true },
+    );
   }
 
   /** POST /keys/query: device and cross-signing keys of the users asked about. */
@@ -180,14 +213,20 @@ export class KeyService {
   /** POST /keys/claim: one one-time key per device asked for (each key handed out once), else its fallback key. */
   async claim(request: Record<string, Record<string, string>>): Promise<{ one_time_keys: Record<string, Record<string, Json>>; failures: Json }> {
     const oneTimeKeys: Record<string, Record<string, Json>> = {};
-    for (const [userId, devices] of Object.entries(request)) {
-      for (const [deviceId, algorithm] of Object.entries(devices)) {
-        const key =
-          (await this.#storage.keys.claimOneTimeKey(userId, deviceId, algorithm)) ??
-          (await this.#storage.keys.claimFallbackKey(userId, deviceId, algorithm));
-        if (!key) continue;
-        (oneTimeKeys[userId] ??= {})[deviceId] = { [`${algorithm}:${key.keyId}`]: JSON.parse(key.keyJson) as unknown };
+    try {
+      for (const [userId, devices] of Object.entries(request)) {
+        for (const [deviceId, algorithm] of Object.entries(devices)) {
+          const key =
+            (await this.#storage.keys.claimOneTimeKey(userId, deviceId, algorithm)) ??
+            (await this.#storage.keys.claimFallbackKey(userId, deviceId, algorithm));
+          if (!key) continue;
+          (oneTimeKeys[userId] ??= {})[deviceId] = { [`${algorithm}:${key.keyId}`]: JSON.parse(key.keyJson) as unknown };
+        }
       }
+    } finally {
+      // Also when a later claim failed: the keys handed out so far are gone.
+      const claimedFrom = Object.keys(oneTimeKeys);
+      if (claimedFrom.length > 0) await this.#countsChanged(claimedFrom);
     }
     return { one_time_keys: oneTimeKeys, failures: {} };
   }

@@ -129,7 +129,7 @@ export class LoginService {
     method: string,
     request: { deviceId?: string | undefined; initialDeviceDisplayName?: string | undefined; refreshToken?: boolean | undefined },
   ): Promise<NewSession> {
-    return this.#audit.transaction(async (stores) => {
+    const started = await this.#audit.transaction(async (stores) => {
       const session = await this.#sessions.create(stores, userId, {
         deviceId: request.deviceId,
         displayName: request.initialDeviceDisplayName,
@@ -147,5 +147,8 @@ export class LoginService {
       );
       return session;
     });
+    // A device signing in again: other server processes must refuse its earlier tokens before we answer.
+    await this.#sessions.announced(started);
+    return started;
   }
 }

@@ -2,13 +2,20 @@
  * Wakes /sync long-polls when something for them is committed — no polling of the database per
  * waiter. A waiter says which user it serves and which rooms it watches; a change names the rooms
  * and users it concerns. In-process by default; on PostgreSQL, changes also travel through
- * LISTEN/NOTIFY so that a long-poll held by one server process wakes for a write made by another.
+ * LISTEN/NOTIFY (postgres-notifier.ts) so that a long-poll held by one server process wakes for a
+ * write made by another.
  */
-import pg from 'pg';
 import { RecentEvents } from './sync/recent-events.ts';
 
-/** Kinds of change besides room events, so /sync can skip looking where nothing changed. */
-export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships' | 'deviceLists' | 'toDevice';
+/**
+ * Kinds of change besides room events, so /sync can skip looking where nothing changed; `sessions`
+ * (a user's sessions ended or restarted) and `oneTimeKeys` (a user's one-time or fallback keys were
+ * uploaded or claimed) name users whose cached facts every process drops (see `onMarked`).
+ */
+export type ChangeKind = 'events' | 'typing' | 'receipts' | 'accountData' | 'memberships' | 'deviceLists' | 'toDevice' | 'sessions' | 'oneTimeKeys';
+
+/** Told the keys a heard change marked with one kind, or 'all' when changes may have been missed. */
+export type MarkListener = (keys: readonly string[] | 'all') => void;
 
 export interface StreamChange {
   /** The first and last stream positions of the committed change (positions are contiguous). */
@@ -47,6 +54,21 @@ export interface Notifier {
   changedSince(key: string, since: number): boolean;
   /** Recently committed events, kept in step with what this notifier heard (see sync/recent-events). */
   readonly recent: RecentEvents;
+  /**
+   * Calls `listener` with the keys of every heard change (this process's, at its publish, before
+   * any waiter wakes; another's, when its notice arrives) that marks `kind`, and with 'all' whenever
+   * what was heard is forgotten (start, a missed stretch): how in-memory caches stay in step.
+   */
+  onMarked(kind: ChangeKind, listener: MarkListener): void;
+  /** Whether every process's changes reach this notifier now; caches kept by `onMarked` serve only while true. */
+  readonly live: boolean;
+  /**
+   * Whether this process makes every write (no other process shares the database): `heardUpTo` is
+   * then the committed position, and caches need no notice sent to other processes.
+   */
+  readonly soleWriter: boolean;
+  /** Resolves once every other process has been sent (and this one has heard back) what was published so far; at once in-process. */
+  settled(): Promise<void>;
   /** Starts tracking from the database's current position. */
   start(current: number): void | Promise<void>;
   close(): Promise<void>;
@@ -57,7 +79,17 @@ interface Waiter {
   wake: () => void;
 }
 
-const MARK_PREFIX: Record<ChangeKind, string> = { events: 'e:', typing: 't:', receipts: 'r:', accountData: 'a:', memberships: 'm:', deviceLists: 'd:', toDevice: 'td:' };
+const MARK_PREFIX: Record<ChangeKind, string> = {
+  events: 'e:',
+  typing: 't:',
+  receipts: 'r:',
+  accountData: 'a:',
+  memberships: 'm:',
+  deviceLists: 'd:',
+  toDevice: 'td:',
+  sessions: 's:',
+  oneTimeKeys: 'k:',
+};
 /** Set whenever any user's devices or keys change, so /sync knows when to look at all. */
 export const ANY_DEVICE_LIST_CHANGE = 'd:*';
 
@@ -76,6 +108,7 @@ export class LocalNotifier implements Notifier {
   readonly #lastChanged = new Map<string, number>();
   /** Last position of a change that woke the waiters of each room ("r" + id) or user ("u" + id). */
   readonly #lastWoke = new Map<string, number>();
+  readonly #markListeners = new Map<ChangeKind, MarkListener[]>();
 
   get waiting() {
     return this.#count;
@@ -87,6 +120,28 @@ export class LocalNotifier implements Notifier {
 
   get floor() {
     return this.#floor;
+  }
+
+  get live() {
+    return true;
+  }
+
+  get soleWriter() {
+    return true;
+  }
+
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  onMarked(kind: ChangeKind, listener: MarkListener): void {
+    let listeners = this.#markListeners.get(kind);
+    if (!listeners) this.#markListeners.set(kind, (listeners = []));
+    listeners.push(listener);
+  }
+
+  #tell(kind: ChangeKind, keys: readonly string[] | 'all') {
+    for (const listener of this.#markListeners.get(kind) ?? []) listener(keys);
   }
 
   start(current: number): void {
@@ -102,6 +157,7 @@ export class LocalNotifier implements Notifier {
     this.#lastChanged.clear();
     this.#lastWoke.clear();
     this.recent.reset(current);
+    for (const kind of this.#markListeners.keys()) this.#tell(kind, 'all');
   }
 
   changedSince(key: string, since: number): boolean {
@@ -122,6 +178,7 @@ export class LocalNotifier implements Notifier {
     for (const [kind, keys] of Object.entries(change.marks ?? {}) as Array<[ChangeKind, readonly string[]]>) {
       for (const key of keys) note(MARK_PREFIX[kind] + key);
       if (kind === 'deviceLists' && keys.length > 0) note(ANY_DEVICE_LIST_CHANGE);
+      if (keys.length > 0) this.#tell(kind, keys);
     }
     // Advance the gap-free mark over this change and any that were waiting for it.
     if (change.first <= this.#heardUpTo + 1) {
@@ -217,123 +274,4 @@ function remove(index: Map<string, Set<Waiter>>, key: string, waiter: Waiter): b
   if (!set?.delete(waiter)) return false;
   if (set.size === 0) index.delete(key);
   return true;
-}
-
-const CHANNEL = 'caduceus_stream';
-const GAP_CHECK_MS = 2_000;
-/** How long a gap may stay open before we assume its writer died without notifying. */
-const GAP_PATIENCE_MS = 5_000;
-/** NOTIFY payloads are limited to 8000 bytes; a bigger change is sent as "wake everyone". */
-const MAX_PAYLOAD = 7900;
-
-/** Shares changes between server processes on one PostgreSQL database. */
-export class PostgresNotifier extends LocalNotifier {
-  readonly #url: string;
-  readonly #publisher: pg.Pool;
-  #listener: pg.Client | undefined;
-  #closed = false;
-  #onError: (err: Error) => void;
-  #watchdog: NodeJS.Timeout | undefined;
-  #stuckSince: { position: number; at: number } | undefined;
-
-  constructor(url: string, onError: (err: Error) => void = () => {}) {
-    super();
-    this.#url = url;
-    this.#onError = onError;
-    this.#publisher = new pg.Pool({ connectionString: url, max: 2 });
-    this.#publisher.on('error', (err) => this.#onError(err));
-  }
-
-  /** Starts listening; resolves once the LISTEN is in place. */
-  override async start(current: number): Promise<void> {
-    await this.#listen();
-    super.start(current);
-    this.#watchdog = setInterval(() => void this.#checkForGaps(), GAP_CHECK_MS);
-    this.#watchdog.unref();
-  }
-
-  /**
-   * A process that died between its commit and its NOTIFY leaves a gap that would hold /sync back
-   * for good. When the gap-free mark has not moved past a known position for a while, start over
-   * from the database's position (everything before it counts as "may have changed").
-   */
-  async #checkForGaps() {
-    if (this.#closed) return;
-    try {
-      const { rows } = await this.#publisher.query<{ value: string }>("SELECT value FROM stream_counters WHERE name = 'main'");
-      const current = Number(rows[0]?.value ?? 0);
-      if (this.heardUpTo >= current) {
-        this.#stuckSince = undefined;
-        return;
-      }
-      this.#stuckSince ??= { position: current, at: Date.now() };
-      if (this.heardUpTo < this.#stuckSince.position && Date.now() - this.#stuckSince.at >= GAP_PATIENCE_MS) {
-        this.reset(current);
-        this.#stuckSince = undefined;
-        this.deliver('everyone');
-      }
-    } catch (err) {
-      this.#onError(err as Error);
-    }
-  }
-
-  async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url });
-    client.on('notification', (message) => {
-      if (message.channel !== CHANNEL || !message.payload) return;
-      try {
-        const parsed = JSON.parse(message.payload) as { f: number; p: number; r?: string[]; u?: string[]; m?: StreamChange['marks']; all?: true };
-        if (parsed.all) {
-          // Too big to describe: every room and user may have changed up to here.
-          this.reset(parsed.p);
-          this.deliver('everyone');
-        } else {
-          this.deliver({ first: parsed.f, position: parsed.p, rooms: parsed.r ?? [], users: parsed.u ?? [], marks: parsed.m });
-        }
-      } catch (err) {
-        this.#onError(err as Error);
-      }
-    });
-    client.on('error', (err) => {
-      this.#onError(err);
-      void this.#reconnect();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.#listener = client;
-  }
-
-  async #reconnect() {
-    if (this.#closed) return;
-    this.#listener?.end().catch(() => {});
-    this.#listener = undefined;
-    for (let delay = 100; !this.#closed; delay = Math.min(delay * 2, 5000)) {
-      await new Promise((r) => setTimeout(r, delay));
-      try {
-        await this.#listen();
-        // Changes may have been missed while disconnected: forget what we knew and let every waiter look again.
-        const { rows } = await this.#publisher.query<{ value: string }>("SELECT value FROM stream_counters WHERE name = 'main'");
-        this.reset(Number(rows[0]?.value ?? 0));
-        this.deliver('everyone');
-        return;
-      } catch (err) {
-        this.#onError(err as Error);
-      }
-    }
-  }
-
-  override publish(change: StreamChange): void {
-    this.deliver(change);
-    let payload = JSON.stringify({ f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks });
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ f: change.first, p: change.position, all: true });
-    this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: Error) => this.#onError(err));
-  }
-
-  override async close() {
-    this.#closed = true;
-    clearInterval(this.#watchdog);
-    await super.close();
-    await this.#listener?.end().catch(() => {});
-    await this.#publisher.end().catch(() => {});
-  }
 }

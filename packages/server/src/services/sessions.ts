@@ -11,6 +11,8 @@ import { hashToken, newDeviceId, newToken } from './secrets.ts';
 import { recordDeviceListChange } from './device-lists.ts';
 import type { ServiceDeps } from './index.ts';
 import { ActivityTracker, expiryOf, type DeviceTimes, type SessionPolicy } from './session-policy.ts';
+import { SessionCache, type CachedSession } from './session-cache.ts';
+import type { Notifier } from './notifier.ts';
 import type { StreamWriter, WriteContext } from './stream-writer.ts';
 
 /** Who is calling: the authenticated user and device of a request. */
@@ -66,6 +68,9 @@ const AUDIT_ACTION: Record<EndReason, string> = {
 export class SessionService {
   readonly #storage: Storage;
   readonly #deps: Pick<ServiceDeps, 'clock' | 'audit'>;
+  readonly #notifier: Notifier;
+  /** Known tokens: a request with one costs no query (see session-cache). */
+  readonly #cache: SessionCache;
   readonly #accessTokenLifetimeMs: number | null;
   readonly #writer: StreamWriter;
   readonly #policy: SessionPolicy;
@@ -73,6 +78,8 @@ export class SessionService {
   readonly #lastSeenWritten = new Map<string, number>();
   readonly #expiryRecorded = new Set<string>();
   readonly #endedListeners: SessionsEndedListener[] = [];
+  /** Sessions `create` restarted, until other processes have been told (see `announced`). */
+  readonly #announcements = new WeakMap<NewSession, Promise<void>>();
   /** Last-seen writes are spaced to a tenth of the idle timeout, so another process enforces it closely. */
   readonly #lastSeenIntervalMs: number;
   #lastPrune = 0;
@@ -83,6 +90,8 @@ export class SessionService {
     this.#accessTokenLifetimeMs = deps.config.accessTokenLifetimeMs;
     this.#writer = deps.writer;
     this.#policy = deps.config.sessionPolicy;
+    this.#notifier = deps.notifier;
+    this.#cache = new SessionCache(deps.notifier);
     this.#lastSeenIntervalMs = Math.min(LAST_SEEN_WRITE_INTERVAL_MS, Math.max(1000, (this.#policy.idleTimeoutMs ?? Infinity) / 10));
   }
 
@@ -98,6 +107,7 @@ export class SessionService {
   async create(stores: Stores, userId: string, options: SessionOptions): Promise<NewSession> {
     const now = this.#deps.clock.now();
     const deviceId = options.deviceId ?? newDeviceId();
+    let announcement: Promise<void> | undefined;
     const existing = await stores.sessions.getDevice(userId, deviceId);
     if (existing) {
       // The spec: logging in with a known device id invalidates that device's earlier tokens. It is
@@ -105,11 +115,21 @@ export class SessionService {
       await stores.sessions.deleteAccessTokensOfDevice(userId, deviceId);
       await stores.sessions.deleteRefreshTokensOfDevice(userId, deviceId);
       await stores.sessions.restartSession(userId, deviceId, now);
+      // Inside the caller's transaction, so not awaited here (see `announced`): the notice's write
+      // waits for the audit lock the transaction holds, and its publish comes after the commit.
+      announcement = this.#announceSessionChange(userId).catch(() => {});
     } else {
       await stores.sessions.upsertDevice(userId, deviceId, options.displayName ?? null, now);
     }
     this.#activity.note(userId, deviceId, now);
-    return this.#issueTokens(stores, userId, deviceId, options.refreshable, now);
+    const session = await this.#issueTokens(stores, userId, deviceId, options.refreshable, now);
+    if (announcement) this.#announcements.set(session, announcement);
+    return session;
+  }
+
+  /** After the transaction `create` ran in: resolves once every process has been told that the device's earlier tokens are gone. */
+  async announced(session: NewSession): Promise<void> {
+    await this.#announcements.get(session);
   }
 
   async #issueTokens(stores: Stores, userId: string, deviceId: string, refreshable: boolean, now: number): Promise<NewSession> {
@@ -161,7 +181,7 @@ export class SessionService {
    */
   async adoptAccessToken(userId: string, deviceId: string, accessToken: string, lifetimeMs: number, signIn?: { displayName: string | null }): Promise<void> {
     const now = this.#deps.clock.now();
-    await this.#storage.transaction(async (stores) => {
+    const restarted = await this.#storage.transaction(async (stores) => {
       const existing = await stores.sessions.getDevice(userId, deviceId);
       if (signIn && existing) {
         await stores.sessions.deleteAccessTokensOfDevice(userId, deviceId);
@@ -173,19 +193,49 @@ export class SessionService {
         throw unknownToken(false, 'This session has ended; sign in again');
       }
       await stores.sessions.insertAccessToken(hashToken(accessToken), { userId, deviceId, createdTs: now, expiresTs: now + lifetimeMs });
+      return signIn !== undefined && existing !== undefined;
     });
+    if (restarted) await this.#announceSessionChange(userId);
     this.#activity.note(userId, deviceId, now);
   }
 
   async #resolve(accessToken: string): Promise<{ principal: Principal; now: number }> {
     const tokenHash = hashToken(accessToken);
+    const checkedAt = this.#deps.clock.now();
+    const known = this.#cache.get(tokenHash, checkedAt);
+    // A known token within the policy needs no query; one that seems expired is read again (another
+    // process may have seen the device active since), so only the database's answer refuses.
+    if (known && this.#alive(known, checkedAt)) return { principal: { userId: known.userId, deviceId: known.deviceId }, now: checkedAt };
+    const generation = this.#cache.generation;
     const record = await this.#storage.sessions.findAccessToken(tokenHash);
     if (!record?.device) throw await this.#unknownOrEnded(this.#storage, tokenHash);
     const now = this.#deps.clock.now();
     await this.#enforcePolicy(record.userId, record.deviceId, record.device, now);
     // An expired token may be refreshed: soft logout tells the client to keep its local data.
     if (record.expiresTs !== null && record.expiresTs <= now) throw unknownToken(true, 'Access token has expired');
+    this.#cache.remember(tokenHash, { userId: record.userId, deviceId: record.deviceId, expiresTs: record.expiresTs, device: record.device }, generation, now);
     return { principal: { userId: record.userId, deviceId: record.deviceId }, now };
+  }
+
+  #alive(session: CachedSession, now: number): boolean {
+    if (session.expiresTs !== null && session.expiresTs <= now) return false;
+    return expiryOf(this.#policy, session.device, this.#activity.lastOf(session.userId, session.deviceId), now).expired === false;
+  }
+
+  /**
+   * A session of the user restarted outside an ending (its earlier tokens were deleted): this
+   * process forgets the user's known tokens, and other processes do when the mark reaches them.
+   */
+  async #announceSessionChange(userId: string) {
+    this.#cache.forgetUser(userId);
+    if (this.#notifier.soleWriter) return;
+    await this.#writer.write(
+      async (ctx) => {
+        await ctx.nextPosition();
+        ctx.mark('sessions', [userId]);
+      },
+      { checksBeforeWriting: true },
+    );
   }
 
   /** A token we do not know: if it belonged to a session that was ended on purpose, say so. */
@@ -252,6 +302,8 @@ export class SessionService {
       await stores.sessions.deleteAccessTokensOfDevice(record.userId, record.deviceId);
       return { kind: 'issued', session: await this.#issueTokens(stores, record.userId, record.deviceId, true, now) };
     });
+    // The device's earlier access tokens are gone.
+    if (outcome.kind === 'issued') await this.#announceSessionChange(outcome.session.userId);
     if (outcome.kind === 'reused') {
       // A used refresh token presented again means it was copied: end the whole session. This runs
       // after the transaction, so refusing the request does not roll the revocation back.
@@ -325,6 +377,8 @@ export class SessionService {
    */
   async #afterEnding(ctx: WriteContext, userId: string, deviceIds: readonly string[], ending: Ending) {
     await recordDeviceListChange(ctx, userId);
+    // Every process forgets the user's known tokens when this commits, before any long-poll wakes.
+    ctx.mark('sessions', [userId]);
     for (const deviceId of deviceIds) this.#activity.forget(userId, deviceId);
     await this.#deps.audit.record(
       {

@@ -158,16 +158,24 @@ export class StreamWriter {
       if (err instanceof SingleJobFailed) return [{ ok: false as const, error: err.error }];
       throw err;
     });
-    outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
+    const acknowledge = () => outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
+    // Sessions ended or restarted: other processes must stop accepting their tokens before the
+    // ending is acknowledged (a logout answered by one process, then accepted by the next).
+    const afterNotice = last > 0 && marks.has('sessions') && !this.#notifier.soleWriter;
+    if (!afterNotice) acknowledge();
     if (last > 0) {
-      this.#notifier.recent.addCommitted(first, last, committed);
-      this.#notifier.publish({
-        first,
-        position: last,
-        rooms: [...rooms],
-        users: [...users],
-        marks: Object.fromEntries([...marks].map(([kind, keys]) => [kind, [...keys]])),
-      });
+      try {
+        this.#notifier.recent.addCommitted(first, last, committed);
+        this.#notifier.publish({
+          first,
+          position: last,
+          rooms: [...rooms],
+          users: [...users],
+          marks: Object.fromEntries([...marks].map(([kind, keys]) => [kind, [...keys]])),
+        });
+      } finally {
+        if (afterNotice) void this.#notifier.settled().then(acknowledge);
+      }
     }
   }
 }

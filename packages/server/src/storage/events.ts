@@ -74,7 +74,7 @@ export interface EventStore {
   txnIdsOf(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>>;
 }
 
-const toRow = (r: EventsTable): EventRow => ({
+export const toRow = (r: EventsTable): EventRow => ({
   streamOrdering: Number(r.stream_ordering),
   eventId: r.event_id,
   roomId: r.room_id,
@@ -88,9 +88,14 @@ const toRow = (r: EventsTable): EventRow => ({
   redactedBy: r.redacted_by,
 });
 
-const membershipOf = (json: string): string => {
+export const membershipOf = (json: string): string => {
   const content = (JSON.parse(json) as { content?: { membership?: unknown } }).content;
   return typeof content?.membership === 'string' ? content.membership : 'leave';
+};
+
+export const historyVisibilityOf = (json: string): string => {
+  const v = (JSON.parse(json) as { content?: { history_visibility?: unknown } }).content?.history_visibility;
+  return typeof v === 'string' ? v : 'shared';
 };
 
 export class KyselyEventStore implements EventStore {
@@ -242,10 +247,7 @@ export class KyselyEventStore implements EventStore {
       .where('state_key', '=', '')
       .orderBy('stream_ordering')
       .execute();
-    return rows.map((r) => {
-      const v = (JSON.parse(r.json) as { content?: { history_visibility?: unknown } }).content?.history_visibility;
-      return { streamOrdering: r.stream_ordering, visibility: typeof v === 'string' ? v : 'shared' };
-    });
+    return rows.map((r) => ({ streamOrdering: r.stream_ordering, visibility: historyVisibilityOf(r.json) }));
   }
 
   async replaceRedacted(eventId: string, json: string, unsigned: string, redactedBy: string) {

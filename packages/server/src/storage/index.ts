@@ -29,6 +29,7 @@ import { KyselyUserStore, type UserStore } from './users.ts';
 import { KyselySettingsStore, type SettingsStore } from './settings.ts';
 import { KyselyAdminViewStore, type AdminViewStore } from './admin-views.ts';
 import { KyselyRetentionStore, type RetentionStore } from './retention.ts';
+import { KyselySyncBatchStore, type SyncBatchStore } from './sync-batch.ts';
 
 export interface Stores {
   users: UserStore;
@@ -57,6 +58,7 @@ export interface Stores {
   departments: DepartmentStore;
   audit: AuditStore;
   retention: RetentionStore;
+  syncBatch: SyncBatchStore;
 }
 
 export interface Storage extends Stores {
@@ -99,6 +101,7 @@ function storesOver(db: Kysely<Database>, engine: Engine): Stores {
     departments: new KyselyDepartmentStore(db),
     audit: new KyselyAuditStore(db, engine),
     retention: new KyselyRetentionStore(db, engine),
+    syncBatch: new KyselySyncBatchStore(db),
   };
 }
 
@@ -149,6 +152,7 @@ export type { DepartmentStore, DepartmentRecord } from './departments.ts';
 export type { AuditStore, AuditEntryRow, AuditCheckpointRow, AuditFilter, AuditQuery } from './audit.ts';
 export type { KeyBackupStore } from './key-backup.ts';
 export type { RetentionStore, LegalHold, HoldKind } from './retention.ts';
+export type { SyncBatchStore } from './sync-batch.ts';
 export type { MediaStore, MediaRecord, MediaReference } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
 export type { EventRow, NewEventRow, MembershipRow } from './events.ts';

@@ -26,8 +26,17 @@ function valueBefore<T>(list: ReadonlyArray<{ streamOrdering: number; value: T }
 }
 
 export async function visibilityFor(stores: Stores, roomId: string, userId: string): Promise<VisibilityCheck> {
-  const memberships = (await stores.events.membershipHistory(roomId, userId)).map((m) => ({ streamOrdering: m.streamOrdering, value: m.membership }));
-  const visibilities = (await stores.events.visibilityHistory(roomId)).map((v) => ({ streamOrdering: v.streamOrdering, value: asVisibility(v.visibility) }));
+  return visibilityCheck(userId, await stores.events.membershipHistory(roomId, userId), await stores.events.visibilityHistory(roomId));
+}
+
+/** The check from a room's histories, already read (/sync reads them for many rooms at once). */
+export function visibilityCheck(
+  userId: string,
+  membershipHistory: ReadonlyArray<{ streamOrdering: number; membership: string }>,
+  visibilityHistory: ReadonlyArray<{ streamOrdering: number; visibility: string }>,
+): VisibilityCheck {
+  const memberships = membershipHistory.map((m) => ({ streamOrdering: m.streamOrdering, value: m.membership }));
+  const visibilities = visibilityHistory.map((v) => ({ streamOrdering: v.streamOrdering, value: asVisibility(v.visibility) }));
   const membershipAt = new Map(memberships.map((m) => [m.streamOrdering, m.value]));
   const visibilityAt = new Map(visibilities.map((v) => [v.streamOrdering, v.value]));
 

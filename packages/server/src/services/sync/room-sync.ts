@@ -2,7 +2,7 @@
  * One room's part of a /sync answer: timeline, state before it, ephemeral events, room account
  * data, the summary and unread counts — for joined rooms, invites and rooms the user left.
  */
-import type { EventRow, ReceiptRecord, Stores } from '../../storage/index.ts';
+import type { EventRow, MembershipRow, ReceiptRecord, Stores } from '../../storage/index.ts';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/client-events.ts';
 import { visibilityFor, type VisibilityCheck } from '../rooms/visibility.ts';
 import { eventPasses, type EventFilterLike, type SyncFilterLike } from './event-filter.ts';
@@ -34,6 +34,8 @@ export interface RoomSyncContext {
   receiptsChanged?: boolean | undefined;
   /** Recently committed events (for transaction ids of the user's own new events), when the notifier is in step. */
   recent?: RecentEvents | undefined;
+  /** The room's history visibility check, when already built (read for many rooms at once). */
+  visibility?: VisibilityCheck | undefined;
 }
 
 /** Per user and room: the unread count at a stream position. */
@@ -49,7 +51,7 @@ async function visibleEvents(ctx: RoomSyncContext, rows: EventRow[], joinedSince
   for (const row of rows) {
     // Events after the user's current join are always visible to them; only older ones need the rules.
     if (joinedSince === undefined || row.streamOrdering <= joinedSince) {
-      check ??= await visibilityFor(ctx.stores, ctx.roomId, ctx.userId);
+      check ??= ctx.visibility ?? (await visibilityFor(ctx.stores, ctx.roomId, ctx.userId));
       if (!check(row)) continue;
     }
     out.push(row);
@@ -62,18 +64,40 @@ function timelineLimit(filter: EventFilterLike | undefined): number {
 }
 
 /**
+ * How many events `latestVisible` reads first (for many rooms at once on an initial sync). Without a
+ * type or sender filter every visible event counts, so limit + 1 settle the timeline; a filter may
+ * drop many, so then a larger page. (With a limit of 0 the page size decides where the state is
+ * taken, so it stays at the size of later pages.)
+ */
+export function firstPageSize(filter: SyncFilterLike | undefined): number {
+  const timeline = filter?.room?.timeline;
+  const limit = timelineLimit(timeline);
+  const narrowed = timeline?.types !== undefined || timeline?.not_types !== undefined || timeline?.senders !== undefined || timeline?.not_senders !== undefined;
+  return limit > 0 && !narrowed ? limit + 1 : laterPageSize(limit);
+}
+
+const laterPageSize = (limit: number) => Math.max(limit + 1, 20);
+
+/**
  * The newest `limit` visible events at or before `upTo` (after `after`), oldest first, and whether
  * there is more. The timeline is contiguous: it stops at the first event the user may not see, so
  * that the state before it (which the client is given in full) is the state its events build on.
  */
-async function latestVisible(ctx: RoomSyncContext, upTo: number, after: number | undefined, joinedSince: number | undefined) {
+export async function latestVisible(ctx: RoomSyncContext, upTo: number, after: number | undefined, joinedSince: number | undefined, firstPage?: EventRow[]) {
   const filter = ctx.filter?.room?.timeline;
   const limit = timelineLimit(filter);
   const picked: EventRow[] = [];
   let cursor = upTo;
   let hidden = false;
-  while (picked.length <= limit && !hidden) {
-    const page = await ctx.stores.events.page(ctx.roomId, cursor, 'b', Math.max(limit + 1, 20), after);
+  let pageSize = firstPageSize(ctx.filter);
+  let prefetched = firstPage;
+  let more = true;
+  while (picked.length <= limit && !hidden && more) {
+    const page = prefetched ?? (await ctx.stores.events.page(ctx.roomId, cursor, 'b', pageSize, after));
+    prefetched = undefined;
+    // A short page is the room's beginning (or `after`): nothing older to read.
+    more = page.length >= pageSize;
+    pageSize = laterPageSize(limit);
     if (page.length === 0) break;
     const visible = await visibleEvents(ctx, page, joinedSince);
     const visibleIds = new Set(visible.map((r) => r.eventId));
@@ -94,22 +118,35 @@ function lazyMembers(filter: EventFilterLike | undefined) {
   return filter?.lazy_load_members === true;
 }
 
+/** With lazy-loaded members: the users whose member events the client needs with this timeline. */
+export function neededMembers(ctx: RoomSyncContext, timeline: EventRow[]): Set<string> | undefined {
+  return lazyMembers(ctx.filter?.room?.state) ? new Set([ctx.userId, ...timeline.map((e) => e.sender)]) : undefined;
+}
+
 /** State events for the client: filtered, and with lazy loading only the members the timeline needs. */
-function filterState(ctx: RoomSyncContext, state: EventRow[], timeline: EventRow[]): EventRow[] {
+export function filterState(ctx: RoomSyncContext, state: EventRow[], timeline: EventRow[]): EventRow[] {
   const stateFilter = ctx.filter?.room?.state;
-  const lazy = lazyMembers(stateFilter);
-  const needed = new Set([ctx.userId, ...timeline.map((e) => e.sender)]);
+  const needed = neededMembers(ctx, timeline);
   const inTimeline = new Set(timeline.map((e) => e.eventId));
   return state.filter((row) => {
     if (inTimeline.has(row.eventId)) return false;
-    if (lazy && row.type === 'm.room.member' && !needed.has(row.stateKey ?? '')) return false;
+    if (needed && row.type === 'm.room.member' && !needed.has(row.stateKey ?? '')) return false;
     return eventPasses(stateFilter, { type: row.type, sender: row.sender });
   });
 }
 
-async function format(ctx: RoomSyncContext, rows: EventRow[]): Promise<ClientEvent[]> {
+/**
+ * The transaction ids of the requesting device for the user's own events among `rows`: from memory
+ * when it can vouch for all. Only timeline events need asking: state events never carry one (only
+ * /send and redactions take a transaction id).
+ */
+export async function ownTxnIds(ctx: RoomSyncContext, rows: EventRow[]): Promise<ReadonlyMap<string, string>> {
   const own = rows.filter((r) => r.sender === ctx.userId).map((r) => r.eventId);
-  const txnIds = (own.length > 0 && ctx.recent?.txnIds(ctx.userId, ctx.deviceId, own)) || (await ctx.stores.events.txnIdsOf(ctx.userId, ctx.deviceId, own));
+  if (own.length === 0) return new Map();
+  return ctx.recent?.txnIds(ctx.userId, ctx.deviceId, own) ?? (await ctx.stores.events.txnIdsOf(ctx.userId, ctx.deviceId, own));
+}
+
+function format(ctx: RoomSyncContext, rows: EventRow[], txnIds: ReadonlyMap<string, string>): ClientEvent[] {
   return rows.map((row) => clientEvent(row, { now: ctx.now, txnIds, omitRoomId: true }));
 }
 
@@ -151,16 +188,40 @@ export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras)
   if (incremental && timeline.length === 0 && state.length === 0 && ephemeral.length === 0 && extras.accountData.length === 0 && !ctx.fullState) {
     return undefined;
   }
-
-  const section: Record<string, unknown> = {
-    timeline: { events: await format(ctx, timeline), limited, prev_batch: token((timeline[0]?.streamOrdering ?? ctx.upTo + 1) - 1) },
-    state: { events: await format(ctx, state) },
-    ephemeral: { events: ephemeral },
-    account_data: { events: extras.accountData },
-    unread_notifications: await unreadCounts(ctx, incremental ? extras.rangeEvents : undefined),
-  };
   const membershipChanged = !incremental || [...timeline, ...state].some((e) => e.type === 'm.room.member');
-  if (membershipChanged) section.summary = await summary(ctx);
+  return joinedSection(ctx, extras, {
+    timeline,
+    limited,
+    state,
+    txnIds: await ownTxnIds(ctx, timeline),
+    unreadCount: await unreadCount(ctx, incremental ? extras.rangeEvents : undefined),
+    members: membershipChanged ? await ctx.stores.events.members(ctx.roomId, SUMMARY_MEMBERSHIPS) : undefined,
+  });
+}
+
+export interface JoinedRoomParts {
+  timeline: EventRow[];
+  limited: boolean;
+  /** Already filtered (`filterState`). */
+  state: EventRow[];
+  txnIds: ReadonlyMap<string, string>;
+  unreadCount: number;
+  /** The room's joined and invited members, when the answer carries a summary. */
+  members: MembershipRow[] | undefined;
+}
+
+/** A joined room's section of the answer, from its parts (read per room, or for many rooms at once). */
+export function joinedSection(ctx: RoomSyncContext, extras: JoinedRoomExtras, parts: JoinedRoomParts): Record<string, unknown> {
+  const { timeline, state } = parts;
+  const section: Record<string, unknown> = {
+    timeline: { events: format(ctx, timeline, parts.txnIds), limited: parts.limited, prev_batch: token((timeline[0]?.streamOrdering ?? ctx.upTo + 1) - 1) },
+    state: { events: format(ctx, state, parts.txnIds) },
+    ephemeral: { events: ephemeralEvents(ctx, extras) },
+    account_data: { events: extras.accountData },
+    // Highlights need push-rule evaluation of content, which encrypted rooms do not allow the server.
+    unread_notifications: { notification_count: parts.unreadCount, highlight_count: 0 },
+  };
+  if (parts.members) section.summary = summaryOf(ctx.userId, parts.members);
   return section;
 }
 
@@ -180,7 +241,7 @@ function ephemeralEvents(ctx: RoomSyncContext, extras: JoinedRoomExtras) {
   return events.filter((e) => eventPasses(filter, { type: e.type }));
 }
 
-async function unreadCounts(ctx: RoomSyncContext, rangeEvents: EventRow[] | undefined) {
+async function unreadCount(ctx: RoomSyncContext, rangeEvents: EventRow[] | undefined): Promise<number> {
   const key = `${ctx.userId}\u0000${ctx.roomId}`;
   const cached = ctx.unread?.get(key);
   let count: number;
@@ -198,19 +259,25 @@ async function unreadCounts(ctx: RoomSyncContext, rangeEvents: EventRow[] | unde
   } else {
     count = await ctx.stores.events.countUnread(ctx.roomId, ctx.userId, ctx.membershipStream, NOTIFYING_TYPES);
   }
-  if (ctx.unread) {
-    if (ctx.unread.size >= MAX_CACHED_UNREAD) ctx.unread.clear();
-    ctx.unread.set(key, { at: ctx.upTo, count });
-  }
-  // Highlights need push-rule evaluation of content, which encrypted rooms do not allow the server.
-  return { notification_count: count, highlight_count: 0 };
+  return rememberUnread(ctx, count);
 }
 
-async function summary(ctx: RoomSyncContext) {
-  const members = await ctx.stores.events.members(ctx.roomId, ['join', 'invite']);
+/** Keeps the room's count at `upTo`, so that the next sync can carry it forward instead of recounting. */
+export function rememberUnread(ctx: RoomSyncContext, count: number): number {
+  if (ctx.unread) {
+    if (ctx.unread.size >= MAX_CACHED_UNREAD) ctx.unread.clear();
+    ctx.unread.set(`${ctx.userId}\u0000${ctx.roomId}`, { at: ctx.upTo, count });
+  }
+  return count;
+}
+
+/** The memberships that count for a room's summary. */
+export const SUMMARY_MEMBERSHIPS = ['join', 'invite'] as const;
+
+function summaryOf(userId: string, members: MembershipRow[]) {
   const joined = members.filter((m) => m.membership === 'join').length;
   const heroes = members
-    .filter((m) => m.userId !== ctx.userId)
+    .filter((m) => m.userId !== userId)
     .map((m) => m.userId)
     .sort()
     .slice(0, 5);
@@ -233,9 +300,11 @@ export async function invitedRoom(ctx: RoomSyncContext, inviteEvent: EventRow) {
 export async function leftRoom(ctx: RoomSyncContext, accountData: Array<{ type: string; content: Record<string, unknown> }>) {
   const { events, limited, start } = await latestVisible(ctx, ctx.membershipStream, ctx.since, undefined);
   const state = filterState(ctx, await ctx.stores.events.stateAt(ctx.roomId, start - 1), events);
+  const shownState = ctx.since === undefined ? state : [];
+  const txnIds = await ownTxnIds(ctx, events);
   return {
-    timeline: { events: await format(ctx, events), limited, prev_batch: token((events[0]?.streamOrdering ?? ctx.membershipStream + 1) - 1) },
-    state: { events: await format(ctx, ctx.since === undefined ? state : []) },
+    timeline: { events: format(ctx, events, txnIds), limited, prev_batch: token((events[0]?.streamOrdering ?? ctx.membershipStream + 1) - 1) },
+    state: { events: format(ctx, shownState, txnIds) },
     account_data: { events: accountData },
   };
 }

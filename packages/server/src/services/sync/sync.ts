@@ -15,7 +15,8 @@ import { ANY_DEVICE_LIST_CHANGE } from '../notifier.ts';
 import { changedDeviceLists, leftDeviceLists } from './device-lists.ts';
 import type { Principal } from '../sessions.ts';
 import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
-import { invitedRoom, joinedRoom, leftRoom, token, type RoomSyncContext, type UnreadCache } from './room-sync.ts';
+import { invitedRoom, joinedRoom, leftRoom, token, type JoinedRoomExtras, type RoomSyncContext, type UnreadCache } from './room-sync.ts';
+import { freshJoinedRooms } from './fresh-rooms.ts';
 
 export interface SyncRequest {
   since?: string | undefined;
@@ -72,7 +73,7 @@ export class SyncService {
     let lookedFirst = false;
     for (;;) {
       // The committed position (so a client sees its own writes, whichever process took them).
-      const upTo = await this.#storage.stream.current();
+      const upTo = await this.#committedPosition();
       const from = since !== undefined ? Math.min(since, upTo) : undefined;
       // A long-poll arriving when the notifier has heard everything and knows of no change for this
       // user since `from` waits before building anything (the build would be empty): a busy client
@@ -95,9 +96,18 @@ export class SyncService {
       await request.checkSession?.();
       if (Date.now() >= deadline || request.signal?.aborted) {
         // Woken by the deadline: one last look, so a change that raced the timeout is not held back.
-        return this.#recordReads((await this.#build(principal, from, await this.#storage.stream.current(), request)).response);
+        return this.#recordReads((await this.#build(principal, from, await this.#committedPosition(), request)).response);
       }
     }
+  }
+
+  /**
+   * From memory when this process makes every write: its notifier hears each commit before the
+   * writer's callers resume, so a client's own writes are in. Otherwise another process may have
+   * committed what this one has not heard yet: the database's position.
+   */
+  #committedPosition(): Promise<number> | number {
+    return this.#notifier.soleWriter ? this.#notifier.heardUpTo : this.#storage.stream.current();
   }
 
   /** Puts on record which rooms' events the answer hands out (coalesced per device, room and minute), before it goes. */
@@ -215,15 +225,19 @@ export class SyncService {
     const active = incremental
       ? joined.filter((m) => m.streamOrdering > since || eventsByRoom.has(m.roomId) || typingRooms.has(m.roomId) || receipts.has(m.roomId) || roomAccountData.has(m.roomId) || request.fullState)
       : joined;
-    await forEachConcurrently(active, ROOM_CONCURRENCY, async (m) => {
-      // A room joined since the last sync is new to the client: it gets the room in full.
-      const roomSince = incremental && m.streamOrdering <= since ? since : undefined;
-      const section = await joinedRoom(context(m, roomSince), {
-        rangeEvents: eventsByRoom.get(m.roomId) ?? [],
-        typing: typingRooms.has(m.roomId) ? (typingNow.get(m.roomId) ?? []).map((t) => t.userId) : undefined,
-        receipts: receipts.get(m.roomId) ?? [],
-        accountData: roomDataOf(m.roomId),
-      });
+    const extrasOf = (roomId: string): JoinedRoomExtras => ({
+      rangeEvents: eventsByRoom.get(roomId) ?? [],
+      typing: typingRooms.has(roomId) ? (typingNow.get(roomId) ?? []).map((t) => t.userId) : undefined,
+      receipts: receipts.get(roomId) ?? [],
+      accountData: roomDataOf(roomId),
+    });
+    // A room joined since the last sync is new to the client: it gets the room in full. Such rooms
+    // (every room of an initial sync) are read together, a few queries for all of them.
+    const isNew = (m: MembershipRow) => !incremental || m.streamOrdering > since;
+    const fresh = await freshJoinedRooms(active.filter(isNew).map((m) => context(m, undefined)), extrasOf);
+    for (const [roomId, section] of fresh) join[roomId] = section;
+    await forEachConcurrently(active.filter((m) => !isNew(m)), ROOM_CONCURRENCY, async (m) => {
+      const section = await joinedRoom(context(m, since), extrasOf(m.roomId));
       if (section) join[m.roomId] = section;
     });
 
