@@ -218,7 +218,7 @@ describe('web app, where every account must use a second factor', { skip }, () =
     assert.equal((await server.storage.mfa.listWebAuthnCredentials(erin.userId)).length, 1, 'and the server knows its public key');
 
     await e.page.getByRole('button', { name: 'Sign out' }).click();
-    await e.page.getByText('You signed out.').waitFor({ timeout: 15_000 });
+    await e.page.getByText('You signed out.').waitFor({ timeout: 30_000 });
     await passPasswordStage(e.page, erin);
     await e.page.getByRole('button', { name: 'Use a passkey or security key' }).click();
     await e.page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
