@@ -8,7 +8,8 @@
  *   node scripts/build-web.ts --force   always build
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { join, relative } from 'node:path';
 
@@ -92,6 +93,35 @@ export function describeBundle(size: BundleSize): string {
 /** Builds packages/web/dist when missing or stale (or always with `force`); returns whether it built. */
 export async function buildWeb(options: { force?: boolean; quiet?: boolean } = {}): Promise<boolean> {
   if (!options.force && bundleIsCurrent()) return false;
+  // Test files run in parallel and each asks for the bundle: one builds, the others wait and reuse it
+  // (two builds at once would empty dist/ under a server that is serving it).
+  return withBuildLock(async () => (!options.force && bundleIsCurrent() ? false : runBuild(options)));
+}
+
+const BUILD_LOCK = join(webRoot, '.build-lock');
+/** A lock older than this was left by a build that died. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      closeSync(openSync(BUILD_LOCK, 'wx'));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (statSync(BUILD_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmSync(BUILD_LOCK, { force: true });
+      await sleep(200);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(BUILD_LOCK, { force: true });
+  }
+}
+
+async function runBuild(options: { quiet?: boolean }): Promise<boolean> {
   const hash = sourceHash();
   const { build } = await import('vite');
   const started = Date.now();
