@@ -10,12 +10,11 @@
  * Also reported: set-up times, memory of both processes, and the machine's load (it is shared).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MatrixEventEvent, PendingEventOrdering, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
-import pg from 'pg';
+import { benchServerEnv, createBenchDatabase, freePort, rssMiB as processRssMiB, untilListening } from './bench-support.ts';
 import { createSdkClient, startSdkClient, stopSdkClients } from '../packages/server/test/support/sdk.ts';
 
 const args = process.argv.slice(2);
@@ -30,67 +29,23 @@ const PASSWORD = 'benchmark password 123';
 const root = join(import.meta.dirname, '..');
 const enc = encodeURIComponent;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'caduceus-bench-e2ee-'));
   const port = await freePort();
-  let databaseUrl: string | undefined;
-  let dropDatabase = async () => {};
-  if (pgAdminUrl) {
-    const name = `caduceus_bench_e2ee_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: pgAdminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(pgAdminUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: pgAdminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const database = pgAdminUrl ? await createBenchDatabase(pgAdminUrl) : undefined;
   const child = spawn(process.execPath, [join(root, 'packages/server/src/main.ts')], {
-    env: {
-      ...process.env,
-      CADUCEUS_PORT: String(port),
-      CADUCEUS_DATA_DIR: dataDir,
-      CADUCEUS_REGISTRATION: 'open',
-      CADUCEUS_RATE_LIMITS: 'off',
-      // The benchmark users sign in with passwords; the sign-in page is not what is measured.
-      CADUCEUS_MFA: 'optional',
-      CADUCEUS_LOG_LEVEL: 'warn',
-      ...(databaseUrl ? { CADUCEUS_DATABASE_URL: databaseUrl } : {}),
-    },
+    env: benchServerEnv(port, dataDir, database?.url),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  child.stdout!.resume();
+  await untilListening(child);
   return {
     url: `http://127.0.0.1:${port}`,
-    rssMiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    rssMiB: () => processRssMiB(child.pid),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       rmSync(dataDir, { recursive: true, force: true });
-      await dropDatabase();
+      await database?.drop();
     },
   };
 }

@@ -12,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { createBenchDatabase } from './bench-support.ts';
 import { Agent, fetch } from 'undici';
 
 const HOUR = 3_600_000;
@@ -94,24 +94,8 @@ async function serve() {
 async function measure() {
   const events = Number(option('--events') ?? 100_000);
   const pgAdminUrl = option('--postgres') ?? process.env.CADUCEUS_BENCH_DATABASE_URL;
-  let dropDb = async () => {};
-  let databaseUrl: string | undefined;
-  if (pgAdminUrl) {
-    const name = `caduceus_bench_purge_${process.pid}`;
-    const admin = new pg.Client({ connectionString: pgAdminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(pgAdminUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: pgAdminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const database = pgAdminUrl ? await createBenchDatabase(pgAdminUrl) : undefined;
+  const databaseUrl = database?.url;
   const child = fork(import.meta.filename, ['--serve'], { env: { ...process.env, ...(databaseUrl ? { BENCH_DATABASE_URL: databaseUrl } : {}) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m: { ready: string }) => resolve(m.ready));
@@ -175,7 +159,7 @@ async function measure() {
   } finally {
     child.disconnect();
     await new Promise((r) => child.once('exit', r));
-    await dropDb();
+    await database?.drop();
   }
 }
 

@@ -9,11 +9,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, Pool, fetch } from 'undici';
-import pg from 'pg';
+import { benchServerEnv, createBenchDatabase, freePort, rssMiB, untilListening } from './bench-support.ts';
 
 // 1,000 concurrent long-polls need a pool wider than the default.
 const dispatcher = new Agent({ connections: 2048, pipelining: 1, connectTimeout: 60_000, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
@@ -27,17 +26,6 @@ const selected = args.filter((a, i) => !a.startsWith('--') && (pgIndex < 0 || i 
 const scenarios = selected.length > 0 ? selected : ['serial', 'fanout', 'initial-sync'];
 const PASSWORD = 'benchmark password 123';
 const root = join(import.meta.dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 interface Server {
   url: string;
@@ -81,37 +69,9 @@ function inspectorSession(wsUrl: string) {
 async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caduceus-bench-'));
   const port = await freePort();
-  let dropDb = async () => {};
-  let databaseUrl: string | undefined;
-  if (pgAdminUrl) {
-    const name = `caduceus_bench_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: pgAdminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(pgAdminUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: pgAdminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const database = pgAdminUrl ? await createBenchDatabase(pgAdminUrl) : undefined;
   const child = spawn(process.execPath, [...(cpuProfile ? ['--inspect=127.0.0.1:0'] : []), join(root, 'packages/server/src/main.ts')], {
-    env: {
-      ...process.env,
-      CADUCEUS_PORT: String(port),
-      CADUCEUS_DATA_DIR: dataDir,
-      CADUCEUS_REGISTRATION: 'open',
-      CADUCEUS_RATE_LIMITS: 'off',
-      // The benchmark users sign in with passwords; the sign-in page is not what is measured.
-      CADUCEUS_MFA: 'optional',
-      CADUCEUS_LOG_LEVEL: 'warn',
-      CADUCEUS_PASSWORD_MIN_LENGTH: '8',
-      ...(databaseUrl ? { CADUCEUS_DATABASE_URL: databaseUrl } : {}),
-    },
+    env: { ...benchServerEnv(port, dataDir, database?.url), CADUCEUS_PASSWORD_MIN_LENGTH: '8' },
     stdio: ['ignore', 'pipe', cpuProfile ? 'pipe' : 'inherit'],
   });
   let inspectorUrl: Promise<string> | undefined;
@@ -126,20 +86,11 @@ async function startServer(): Promise<Server> {
     });
   }
   let inspector: ReturnType<typeof inspectorSession> | undefined;
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  child.stdout!.resume();
+  await untilListening(child);
   return {
     url: `http://127.0.0.1:${port}`,
     process: child,
-    rssMiB: () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-    },
+    rssMiB: () => rssMiB(child.pid),
     cpuSeconds: () => {
       const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -163,7 +114,7 @@ async function startServer(): Promise<Server> {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       rmSync(dataDir, { recursive: true, force: true });
-      await dropDb();
+      await database?.drop();
     },
   };
 }
