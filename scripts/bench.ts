@@ -3,7 +3,8 @@
  * against a real server in its own process (so the load generator does not share its event loop).
  *  - serial: 56 users in one room, 3,287 messages sent one after another (the "Romeo and Juliet" shape).
  *  - fanout: 1,000 users in 100 rooms of 10, 500 messages/s for 30 s, every member long-polling /sync;
- *    send-to-delivery latency per recipient.
+ *    send-to-delivery latency per recipient, after a 5-second warm-up at the same rate (BENCH_WARMUP=0
+ *    measures a cold server). BENCH_USERS, BENCH_RATE and BENCH_SECONDS change the shape.
  *  - initial-sync: a user in 100 rooms with 100 messages each; time of an initial /sync.
  * Results are printed as a table; docs/benchmarks.md records them.
  */
@@ -12,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, Pool, fetch } from 'undici';
+import { KeepAliveConnection } from './bench-http.ts';
 import { benchServerEnv, createBenchDatabase, freePort, rssMiB, untilListening } from './bench-support.ts';
 
 // 1,000 concurrent long-polls need a pool wider than the default.
@@ -32,8 +34,10 @@ interface Server {
   process: ChildProcess;
   stop(): Promise<void>;
   rssMiB(): number;
-  /** CPU seconds the server process has used so far. */
+  /** CPU seconds the server process has used so far (all its threads). */
   cpuSeconds(): number;
+  /** CPU seconds of its main thread, the one JavaScript runs on (requests queue for it). */
+  mainThreadCpuSeconds(): number;
   /** Starts the server's CPU profiler (with --cpu-prof; otherwise does nothing). */
   startProfile(): Promise<void>;
   /** Stops it and writes the profile to `file`. */
@@ -91,10 +95,8 @@ async function startServer(): Promise<Server> {
     url: `http://127.0.0.1:${port}`,
     process: child,
     rssMiB: () => rssMiB(child.pid),
-    cpuSeconds: () => {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    },
+    cpuSeconds: () => cpuSecondsOf(`/proc/${child.pid}/stat`),
+    mainThreadCpuSeconds: () => cpuSecondsOf(`/proc/${child.pid}/task/${child.pid}/stat`),
     startProfile: async () => {
       if (!inspectorUrl) return;
       inspector = inspectorSession(await inspectorUrl);
@@ -117,6 +119,12 @@ async function startServer(): Promise<Server> {
       await database?.drop();
     },
   };
+}
+
+/** User plus system CPU seconds from a /proc stat file. */
+function cpuSecondsOf(statFile: string): number {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<any> {
@@ -195,6 +203,7 @@ async function fanout(server: Server) {
   const ROOM_SIZE = 10;
   const RATE = Number(process.env.BENCH_RATE ?? 500);
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+  const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 5);
   const users = await inBatches(Array.from({ length: USERS }, (_, i) => `fan${i}`), 8, (n) => register(server.url, n));
   const rooms: Array<{ id: string; members: User[] }> = [];
   for (let r = 0; r < USERS / ROOM_SIZE; r++) {
@@ -203,19 +212,21 @@ async function fanout(server: Server) {
   }
 
   const latencies: number[] = [];
+  /** Per delivery: which 5-second stretch of the measurement its message was sent in, and its latency. */
+  const byWindow: Array<[number, number]> = [];
+  let started = 0;
   let syncErrors = 0;
   let running = true;
   const rssBeforePolls = server.rssMiB();
   // The load generator must not be what limits the measurement: one keep-alive connection per
-  // long-poll (undici's Pool, no fetch/Response machinery), and per answer only a scan of the raw
+  // long-poll (bench-http.ts: no fetch or Response machinery), and per answer only a scan of the raw
   // body for the benchmark's own send timestamps and the next token, not a full JSON parse.
-  const polls = new Pool(server.url, { connections: USERS + 16, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: 0, bodyTimeout: 0 });
   const sends = new Pool(server.url, { connections: 64, pipelining: 1, keepAliveTimeout: 120_000 });
-  const rawGet = async (pool: Pool, path: string, token: string): Promise<string> => {
-    const { statusCode, body } = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
-    const text = await body.text();
-    if (statusCode !== 200) throw new Error(`GET ${path.split('?')[0]}: ${statusCode} ${text.slice(0, 200)}`);
-    return text;
+  const connections: KeepAliveConnection[] = [];
+  const rawGet = async (connection: KeepAliveConnection, path: string, token: string): Promise<string> => {
+    const { status, body } = await connection.get(path, token);
+    if (status !== 200) throw new Error(`GET ${path.split('?')[0]}: ${status} ${body.slice(0, 200)}`);
+    return body;
   };
   const nextBatchOf = (text: string) => {
     const match = /"next_batch":"([^"]+)"/.exec(text);
@@ -226,6 +237,8 @@ async function fanout(server: Server) {
   let opened = 0;
   const loops = users.map(async (user, i) => {
     await new Promise((r) => setTimeout(r, Math.floor(i / 50) * 50));
+    let polls = new KeepAliveConnection(server.url);
+    connections.push(polls);
     // A timeline limit above what can pile up between two syncs, so every delivery is counted.
     const filter = enc('{"room":{"timeline":{"limit":100}}}');
     let since = nextBatchOf(await rawGet(polls, `/_matrix/client/v3/sync?timeout=0&filter=${filter}`, user.token));
@@ -238,11 +251,17 @@ async function fanout(server: Server) {
         since = nextBatchOf(text);
         // Each benchmark message carries its send time (µs) in its content; a sync answer holds each event once.
         for (let at = text.indexOf('"sent_at":'); at >= 0; at = text.indexOf('"sent_at":', at + 10)) {
-          latencies.push(now - Number.parseInt(text.slice(at + 10, at + 30), 10) / 1000);
+          const sentAt = Number.parseInt(text.slice(at + 10, at + 30), 10) / 1000;
+          latencies.push(now - sentAt);
+          byWindow.push([Math.floor((sentAt - performance.timeOrigin - started) / 5000), now - sentAt]);
         }
       } catch {
+        // The connections are closed once the measurement is over.
+        if (!running) break;
         syncErrors++;
         await new Promise((r) => setTimeout(r, 100));
+        polls = new KeepAliveConnection(server.url);
+        connections.push(polls);
       }
     }
   });
@@ -252,51 +271,72 @@ async function fanout(server: Server) {
 
   let sendErrors = 0;
   let sent = 0;
+  /**
+   * Sends `count` messages at RATE per second, round the rooms, each carrying its send time (µs)
+   * under `stamp`: the long-polls count only `sent_at`, so warm-up messages are delivered but not measured.
+   */
+  const sendAtRate = (count: number, stamp: 'sent_at' | 'warm_at', txnPrefix: string) => {
+    const from = performance.now();
+    const inFlight: Promise<unknown>[] = [];
+    const run = async () => {
+      for (let i = 0; i < count; i++) {
+        const wait = from + (i * 1000) / RATE - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const room = rooms[i % rooms.length]!;
+        const sender = room.members[Math.floor(i / rooms.length) % ROOM_SIZE]!;
+        const body = JSON.stringify({ msgtype: 'm.text', body: 'vitals update', [stamp]: Math.round((performance.timeOrigin + performance.now()) * 1000) });
+        inFlight.push(
+          sends
+            .request({
+              method: 'PUT',
+              path: `/_matrix/client/v3/rooms/${enc(room.id)}/send/m.room.message/${txnPrefix}${i}`,
+              headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
+              body,
+            })
+            .then(async ({ statusCode, body: answer }) => {
+              const text = await answer.text();
+              if (statusCode !== 200) throw new Error(`send: ${statusCode} ${text.slice(0, 200)}`);
+              if (stamp === 'sent_at') sent++;
+            })
+            .catch((err: Error) => {
+              if (sendErrors++ === 0) console.error(`first send error: ${err.message}`);
+            }),
+        );
+      }
+      await Promise.all(inFlight);
+    };
+    return run();
+  };
+  // Warm-up at the same rate: a server is measured warm (JIT-compiled code, filled caches), as it
+  // runs in practice; its first seconds after start are reported separately by BENCH_WARMUP=0.
+  await sendAtRate(RATE * WARMUP_SECONDS, 'warm_at', 'w');
+  await new Promise((r) => setTimeout(r, 1000));
+
   await server.startProfile();
   const serverCpuBefore = server.cpuSeconds();
+  const mainThreadCpuBefore = server.mainThreadCpuSeconds();
   const clientCpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < RATE * SECONDS; i++) {
-    const due = started + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const room = rooms[i % rooms.length]!;
-    const sender = room.members[Math.floor(i / rooms.length) % ROOM_SIZE]!;
-    const body = JSON.stringify({ msgtype: 'm.text', body: 'vitals update', sent_at: Math.round((performance.timeOrigin + performance.now()) * 1000) });
-    inFlight.push(
-      sends
-        .request({
-          method: 'PUT',
-          path: `/_matrix/client/v3/rooms/${enc(room.id)}/send/m.room.message/f${i}`,
-          headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
-          body,
-        })
-        .then(async ({ statusCode, body: answer }) => {
-          const text = await answer.text();
-          if (statusCode !== 200) throw new Error(`send: ${statusCode} ${text.slice(0, 200)}`);
-          sent++;
-        })
-        .catch((err: Error) => {
-          if (sendErrors++ === 0) console.error(`first send error: ${err.message}`);
-        }),
-    );
-  }
-  await Promise.all(inFlight);
+  started = performance.now();
+  await sendAtRate(RATE * SECONDS, 'sent_at', 'f');
   const sendSeconds = (performance.now() - started) / 1000;
   const serverCpuSeconds = server.cpuSeconds() - serverCpuBefore;
+  const mainThreadCpu = (server.mainThreadCpuSeconds() - mainThreadCpuBefore) / sendSeconds;
   const serverCpu = serverCpuSeconds / sendSeconds;
   const clientUsage = process.cpuUsage(clientCpuBefore);
   const clientCpu = (clientUsage.user + clientUsage.system) / 1e6 / sendSeconds;
   await new Promise((r) => setTimeout(r, 2000));
   const rss = server.rssMiB();
   running = false;
-  // Wake the long-polls so the loops end.
-  await call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(rooms[0]!.id)}/send/m.room.message/end`, rooms[0]!.members[0]!.token, { body: 'end' });
-  await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 35_000))]);
+  // End the long-polls still held.
+  for (const connection of connections) connection.close();
+  await Promise.all(loops);
   await server.stopProfile('bench-fanout.cpuprofile');
-  await Promise.all([polls.destroy(), sends.destroy()]);
+  await sends.destroy();
   latencies.sort((a, b) => a - b);
+  const windows = new Map<number, number[]>();
+  for (const [window, latency] of byWindow) (windows.get(window) ?? windows.set(window, []).get(window)!).push(latency);
+  const windowP99 = [...windows].sort((a, b) => a[0] - b[0]).map(([, values]) => percentile(values.sort((a, b) => a - b), 99).toFixed(0));
+
   const expected = sent * ROOM_SIZE;
   return {
     'messages sent': `${sent} in ${sendSeconds.toFixed(1)} s (${(sent / sendSeconds).toFixed(0)} msg/s)`,
@@ -304,9 +344,10 @@ async function fanout(server: Server) {
     'delivery p50': fmt(percentile(latencies, 50)),
     'delivery p99': fmt(percentile(latencies, 99)),
     'delivery max': fmt(latencies.at(-1) ?? NaN),
+    'delivery p99 per 5 s': `${windowP99.join(' / ')} ms`,
     'errors': `${sendErrors} send, ${syncErrors} sync`,
     'server RSS': `${rssBeforePolls.toFixed(0)} MiB before the long-polls, ${rssIdlePolls.toFixed(0)} MiB with ${USERS} idle long-polls, ${rss.toFixed(0)} MiB after sending`,
-    'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}%, load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
+    'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}% (main thread ${(mainThreadCpu * 100).toFixed(0)}%), load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
     'server CPU per message': `${((serverCpuSeconds / Math.max(sent, 1)) * 1e6).toFixed(0)} µs (send + ${ROOM_SIZE} deliveries)`,
     'load average (1 min) at the end': (await import('node:os')).loadavg()[0]!.toFixed(2),
   };

@@ -87,6 +87,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   }
 
   app.addHook('onSend', async (request, reply) => {
+    // Nothing is answered while a commit (this request's, or one it may have read) could still be
+    // lost to a power cut: on SQLite the log is synced off the event loop, for many commits at once.
+    if (services.durability.commitsPending) await services.durability.durable();
     reply.header('X-Request-Id', request.id);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');

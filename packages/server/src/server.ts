@@ -7,7 +7,7 @@ import { systemClock, type Clock } from './services/clock.ts';
 import { createServices, type Services } from './services/index.ts';
 import { LocalNotifier, type Notifier } from './services/notifier.ts';
 import { PostgresNotifier } from './services/postgres-notifier.ts';
-import { migrate, openDatabase } from './storage/database.ts';
+import { migrate, openDatabase, type OpenOptions } from './storage/database.ts';
 import { createStorage, type Storage } from './storage/index.ts';
 import { RetentionPurgeJob } from './jobs/retention-purge.ts';
 
@@ -19,15 +19,16 @@ export interface OpenedServer {
 }
 
 /** Storage and services without HTTP: what the CLI uses for offline administration. */
-export async function openServer(config: Config, clock: Clock = systemClock): Promise<OpenedServer> {
-  const { db, engine, close } = openDatabase(config.database);
+export async function openServer(config: Config, clock: Clock = systemClock, options: OpenOptions = {}): Promise<OpenedServer> {
+  const opened = openDatabase(config.database, options);
+  const { db, close } = opened;
   try {
     await migrate(db);
   } catch (err) {
     await close();
     throw err;
   }
-  const storage = createStorage(db, engine, close);
+  const storage = createStorage(opened);
   const notifier: Notifier = config.database.kind === 'postgres' ? new PostgresNotifier(config.database.url) : new LocalNotifier();
   try {
     await notifier.start(await storage.stream.current());
@@ -56,7 +57,7 @@ export interface RunningServer extends OpenedServer {
 }
 
 export async function startServer(config: Config, clock: Clock = systemClock, options: AppOptions = {}): Promise<RunningServer> {
-  const opened = await openServer(config, clock);
+  const opened = await openServer(config, clock, { checkpointInBackground: true });
   const app = await buildApp(opened.services, options);
   opened.services.receiptsTyping.start();
   const purgeJob = new RetentionPurgeJob({

@@ -52,6 +52,8 @@ export interface ServiceDeps {
 export interface Services {
   config: Config;
   clock: Clock;
+  /** Whether commits still wait to reach the disk, and the wait: what the HTTP layer holds answers for. */
+  durability: Pick<Storage, 'durable' | 'commitsPending'>;
   signingKey: SigningKey;
   notifier: Notifier;
   sessions: SessionService;
@@ -121,6 +123,7 @@ export function createServices(config: Config, storage: Storage, clock: Clock, s
   const services: Omit<Services, 'admin'> = {
     config,
     clock,
+    durability: storage,
     signingKey,
     notifier,
     sessions,

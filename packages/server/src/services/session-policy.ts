@@ -47,12 +47,19 @@ export function expiryOf(policy: SessionPolicy, device: DeviceTimes, lastInMemor
 /** Most devices whose last activity is kept in memory; the least recently active are dropped first (they fall back to the database). */
 const MAX_TRACKED_DEVICES = 100_000;
 
-/** The exact last activity of each device that made a request to this process. */
+/** How exact the last activity is kept. */
+const NOTE_GRANULARITY_MS = 1000;
+
+/** The last activity of each device that made a request to this process (to the second). */
 export class ActivityTracker {
   readonly #last = new Map<string, number>();
 
   note(userId: string, deviceId: string, now: number): void {
     const key = `${userId}\u0000${deviceId}`;
+    // A second is nothing to an idle timeout of minutes; skipping the re-insert is something to a
+    // device that makes many requests a second.
+    const last = this.#last.get(key);
+    if (last !== undefined && now >= last && now - last < NOTE_GRANULARITY_MS) return;
     // Re-inserting keeps the map ordered by activity, so the oldest entry is the first one.
     this.#last.delete(key);
     this.#last.set(key, now);

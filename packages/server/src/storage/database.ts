@@ -11,6 +11,8 @@ import pg from 'pg';
 import type { Config } from '../config/config.ts';
 import { migrations } from './migrations/index.ts';
 import { kyselySqliteDatabase } from './node-sqlite-dialect.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
+import { WalDurability } from './wal-durability.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -18,17 +20,22 @@ export type Engine = 'sqlite' | 'postgres';
 export interface OpenDatabase {
   db: Kysely<Database>;
   engine: Engine;
+  /** Resolves once every commit so far would survive a power loss (see wal-durability.ts; at once on PostgreSQL). */
+  durable(): Promise<void>;
+  /** Whether a commit is still waiting for `durable`. */
+  readonly commitsPending: boolean;
   close(): Promise<void>;
 }
 
 // PostgreSQL returns BIGINT as a string; all our BIGINTs (times in ms, stream positions) fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number.parseInt(value, 10));
 
-function openSqlite(path: string): OpenDatabase {
+function openSqlite(path: string, options: OpenOptions): OpenDatabase {
   mkdirSync(dirname(path), { recursive: true });
   const sqlite = new DatabaseSync(path);
-  // WAL lets readers run beside the writer; synchronous=FULL makes every commit survive power loss,
-  // not only a killed process. secure_delete overwrites deleted content (retention, disposal).
+  // WAL lets readers run beside the writer. synchronous=NORMAL: a commit survives a killed process
+  // at once and a power loss after `durable()`, which fsyncs the log off the event loop
+  // (wal-durability.ts) before anything is acknowledged. secure_delete overwrites deleted content (retention, disposal).
   // auto_vacuum takes effect only in a new database file: then the purge job can hand freed pages
   // back to the file system a few at a time (incremental_vacuum) instead of a blocking VACUUM.
   // busy_timeout first: the other pragmas may have to wait for a process (CLI or server) holding a lock.
@@ -36,12 +43,33 @@ function openSqlite(path: string): OpenDatabase {
     PRAGMA busy_timeout = 5000;
     PRAGMA auto_vacuum = INCREMENTAL;
     PRAGMA journal_mode = WAL;
-    PRAGMA synchronous = FULL;
+    PRAGMA synchronous = NORMAL;
     PRAGMA foreign_keys = ON;
     PRAGMA secure_delete = ON;
   `);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite) }) });
-  return { db, engine: 'sqlite', close: () => db.destroy() };
+  const wal = new WalDurability(path);
+  // Checkpoints run on their own thread (wal-checkpointer.ts), not inside the server's commits.
+  let checkpointer: WalCheckpointer | undefined;
+  if (options.checkpointInBackground) {
+    sqlite.exec('PRAGMA wal_autocheckpoint = 0');
+    checkpointer = new WalCheckpointer(path);
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite, () => wal.noteCommit()) }) });
+  return {
+    db,
+    engine: 'sqlite',
+    durable: () => wal.flush(),
+    get commitsPending() {
+      return wal.pending;
+    },
+    close: async () => {
+      await checkpointer?.close();
+      // What was committed reaches the disk before the connection goes.
+      await wal.flush().catch(() => {});
+      await db.destroy();
+      await wal.close();
+    },
+  };
 }
 
 function openPostgres(url: string): OpenDatabase {
@@ -49,11 +77,17 @@ function openPostgres(url: string): OpenDatabase {
   // An idle client that loses its connection must not crash the server; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, engine: 'postgres', close: () => db.destroy() };
+  // PostgreSQL answers a commit once it is durable (its own synchronous_commit).
+  return { db, engine: 'postgres', durable: () => Promise.resolve(), commitsPending: false, close: () => db.destroy() };
 }
 
-export function openDatabase(database: Config['database']): OpenDatabase {
-  return database.kind === 'sqlite' ? openSqlite(database.path) : openPostgres(database.url);
+export interface OpenOptions {
+  /** SQLite: checkpoint the log on a worker thread (the server) rather than inside commits (short-lived tools). */
+  checkpointInBackground?: boolean;
+}
+
+export function openDatabase(database: Config['database'], options: OpenOptions = {}): OpenDatabase {
+  return database.kind === 'sqlite' ? openSqlite(database.path, options) : openPostgres(database.url);
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

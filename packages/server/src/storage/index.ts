@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import { KyselyAccountDataStore, type AccountDataStore } from './account-data.ts';
 import { KyselyDepartmentStore, type DepartmentStore } from './departments.ts';
 import { KyselyAuditStore, type AuditStore } from './audit.ts';
-import type { Engine } from './database.ts';
+import type { Engine, OpenDatabase } from './database.ts';
 import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
 import { KyselyEventStore, type EventStore } from './events.ts';
 import { KyselyKeyStore, type KeyStore } from './keys.ts';
@@ -70,6 +70,13 @@ export interface Storage extends Stores {
    * job that fails leaves no trace while the others still commit together.
    */
   batchTransaction<T>(work: (stores: Stores, isolate: <U>(job: () => Promise<U>) => Promise<U>) => Promise<T>, size: number): Promise<T>;
+  /**
+   * Resolves once every commit so far would survive a power loss. On SQLite the log is synced off
+   * the event loop (wal-durability.ts); batch transactions wait for it before they resolve, and
+   * every HTTP answer waits for it while `commitsPending`. At once on PostgreSQL.
+   */
+  durable(): Promise<void>;
+  readonly commitsPending: boolean;
   close(): Promise<void>;
 }
 
@@ -105,11 +112,20 @@ function storesOver(db: Kysely<Database>, engine: Engine): Stores {
   };
 }
 
-export function createStorage(db: Kysely<Database>, engine: Engine, close: () => Promise<void>): Storage {
+export function createStorage(opened: OpenDatabase): Storage {
+  const { db, engine } = opened;
   return {
     ...storesOver(db, engine),
     engine,
-    transaction: (work) => db.transaction().execute((trx) => work(storesOver(trx, engine))),
+    durable: () => opened.durable(),
+    get commitsPending() {
+      return opened.commitsPending;
+    },
+    transaction: async (work) => {
+      const result = await db.transaction().execute((trx) => work(storesOver(trx, engine)));
+      await opened.durable();
+      return result;
+    },
     batchTransaction: async (work, size) => {
       const single = size === 1;
       const trx = await db.startTransaction().execute();
@@ -131,13 +147,14 @@ export function createStorage(db: Kysely<Database>, engine: Engine, close: () =>
         };
         const result = await work(storesOver(trx, engine), isolate);
         await trx.commit().execute();
+        await opened.durable();
         return result;
       } catch (err) {
         await trx.rollback().execute().catch(() => {});
         throw err;
       }
     },
-    close,
+    close: () => opened.close(),
   };
 }
 

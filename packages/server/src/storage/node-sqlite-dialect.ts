@@ -1,6 +1,8 @@
 /**
  * Lets Kysely's SQLite dialect run on node:sqlite (Kysely ships one for better-sqlite3's API).
  * Prepared statements are cached: SQLite compiles each statement once per connection instead of per query.
+ * `onCommit` hears of every statement that ended a write outside a transaction (an autocommitted
+ * write, or a commit), so that wal-durability.ts knows when the log needs syncing.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
@@ -13,21 +15,30 @@ function toSqliteValue(value: unknown): SQLInputValue {
   return value as SQLInputValue;
 }
 
+/** Statements that cannot write (anything else may: inserts with `returning` read too). */
+const READ_ONLY = /^\s*select\b/i;
+
 class CachedStatement implements SqliteStatement {
   readonly reader: boolean;
   readonly #statement: StatementSync;
+  /** Called after the statement ran when it may have committed a write. */
+  readonly #afterWrite: (() => void) | undefined;
 
-  constructor(statement: StatementSync) {
+  constructor(statement: StatementSync, sql: string, afterWrite: (() => void) | undefined) {
     this.#statement = statement;
     this.reader = statement.columns().length > 0;
+    this.#afterWrite = READ_ONLY.test(sql) ? undefined : afterWrite;
   }
 
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    return this.#statement.all(...parameters.map(toSqliteValue));
+    const rows = this.#statement.all(...parameters.map(toSqliteValue));
+    this.#afterWrite?.();
+    return rows;
   }
 
   run(parameters: ReadonlyArray<unknown>) {
     const { changes, lastInsertRowid } = this.#statement.run(...parameters.map(toSqliteValue));
+    this.#afterWrite?.();
     return { changes, lastInsertRowid };
   }
 
@@ -36,8 +47,11 @@ class CachedStatement implements SqliteStatement {
   }
 }
 
-export function kyselySqliteDatabase(database: DatabaseSync): SqliteDatabase {
+export function kyselySqliteDatabase(database: DatabaseSync, onCommit?: () => void): SqliteDatabase {
   const cache = new Map<string, CachedStatement>();
+  const afterWrite = onCommit && (() => {
+    if (!database.isTransaction) onCommit();
+  });
   return {
     close: () => database.close(),
     prepare(text: string): SqliteStatement {
@@ -50,7 +64,7 @@ export function kyselySqliteDatabase(database: DatabaseSync): SqliteDatabase {
         // Refresh its place in the least-recently-used order.
         cache.delete(sql);
       } else {
-        statement = new CachedStatement(database.prepare(sql));
+        statement = new CachedStatement(database.prepare(sql), sql, afterWrite);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       }
       cache.set(sql, statement);

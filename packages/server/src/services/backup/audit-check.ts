@@ -16,10 +16,10 @@ import { systemClock } from '../clock.ts';
 export type BackupActor = AuditActor;
 
 async function withStorage<T>(config: Config, work: (storage: Storage) => Promise<T>): Promise<T> {
-  const { db, engine, close } = openDatabase(config.database);
-  const storage = createStorage(db, engine, close);
+  const opened = openDatabase(config.database);
+  const storage = createStorage(opened);
   try {
-    await migrate(db);
+    await migrate(opened.db);
     return await work(storage);
   } finally {
     await storage.close();

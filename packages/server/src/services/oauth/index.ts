@@ -68,6 +68,7 @@ export class OAuthService {
         matrixResource: this.matrixResource,
         keys: loadOrCreateOAuthKeys(config.dataDir),
         adapter: createAdapterFactory(() => storage.oauth, {
+          durable: () => storage.durable(),
           accessTokenIssued: (token, payload, ttl) => this.#adopt(token, payload, ttl),
           grantRevoked: (grantId, userId, deviceId) => this.#endSessionOfGrant(grantId, userId, deviceId),
         }),
