@@ -47,6 +47,13 @@ function openSqlite(path: string, options: OpenOptions): OpenDatabase {
     PRAGMA foreign_keys = ON;
     PRAGMA secure_delete = ON;
   `);
+  // synchronous=NORMAL is durable only with the log synced by WalDurability: a file system that
+  // cannot hold a write-ahead log (some network mounts) must stop the start, not weaken it.
+  const { journal_mode: mode } = sqlite.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
+  if (mode !== 'wal') {
+    sqlite.close();
+    throw new Error(`SQLite could not use a write-ahead log for ${path} (journal mode "${mode}"); put the data folder on a local file system`);
+  }
   const wal = new WalDurability(path);
   // Checkpoints run on their own thread (wal-checkpointer.ts), not inside the server's commits.
   let checkpointer: WalCheckpointer | undefined;
