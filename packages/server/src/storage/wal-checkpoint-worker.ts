@@ -1,6 +1,6 @@
 /** The thread of wal-checkpointer.ts: PASSIVE checkpoints of one database, on its own connection. */
 import { DatabaseSync } from 'node:sqlite';
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 
 const { databasePath, intervalMs } = workerData as { databasePath: string; intervalMs: number };
 const database = new DatabaseSync(databasePath);
@@ -10,7 +10,7 @@ const checkpoint = database.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 /** At most this many checkpoints in a row: a log that keeps growing is caught up with next time. */
 const MAX_ROUNDS = 16;
 
-const timer = setInterval(() => {
+setInterval(() => {
   // A checkpoint copies the frames that were in the log when it started; the server's commits go on
   // meanwhile. The log starts over (at the next commit) only once a checkpoint has copied everything,
   // so repeat, each round shorter, until one finds nothing new.
@@ -22,11 +22,3 @@ const timer = setInterval(() => {
     previous = log;
   }
 }, intervalMs);
-
-// Closing: the connection goes first, so that the server's, closing last, can fold the log into the database.
-parentPort?.on('message', (message) => {
-  if (message !== 'close') return;
-  clearInterval(timer);
-  database.close();
-  parentPort?.close();
-});

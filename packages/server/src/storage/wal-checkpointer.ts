@@ -26,12 +26,7 @@ export class WalCheckpointer {
     this.#worker.on('error', () => {});
   }
 
-  /** Asks the worker to close its connection and end; ends it outright if it does not within a second. */
   async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
-    this.#worker.postMessage('close');
-    const timer = setTimeout(() => void this.#worker.terminate(), 1000);
-    await exited;
-    clearTimeout(timer);
+    await this.#worker.terminate();
   }
 }
