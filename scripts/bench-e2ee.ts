@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MatrixEventEvent, PendingEventOrdering, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
-import { benchServerEnv, createBenchDatabase, freePort, rssMiB as processRssMiB, untilListening } from './bench-support.ts';
+import { benchServerEnv, call, createBenchDatabase, freePort, inBatches, rssMiB as processRssMiB, untilListening } from './bench-support.ts';
 import { createSdkClient, startSdkClient, stopSdkClients } from '../packages/server/test/support/sdk.ts';
 
 const args = process.argv.slice(2);
@@ -48,31 +48,6 @@ async function startServer() {
       await database?.drop();
     },
   };
-}
-
-async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<any> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await response.json()) as any;
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!, i);
-      }
-    }),
-  );
-  return results;
 }
 
 /** Polls `check` every 50 ms until it holds; fails after `timeoutMs`. */

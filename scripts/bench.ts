@@ -12,12 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, Pool, fetch } from 'undici';
+import { Pool } from 'undici';
 import { KeepAliveConnection } from './bench-http.ts';
-import { benchServerEnv, createBenchDatabase, freePort, rssMiB, untilListening } from './bench-support.ts';
+import { benchServerEnv, call, createBenchDatabase, freePort, inBatches, rssMiB, untilListening } from './bench-support.ts';
 
-// 1,000 concurrent long-polls need a pool wider than the default.
-const dispatcher = new Agent({ connections: 2048, pipelining: 1, connectTimeout: 60_000, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
 
 const args = process.argv.slice(2);
 const pgIndex = args.indexOf('--postgres');
@@ -127,18 +125,6 @@ function cpuSecondsOf(statFile: string): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<any> {
-  const response = await fetch(url + path, {
-    dispatcher,
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await response.json()) as any;
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 interface User {
   userId: string;
   token: string;
@@ -147,20 +133,6 @@ interface User {
 async function register(url: string, name: string): Promise<User> {
   const body = await call(url, 'POST', '/_matrix/client/v3/register', undefined, { username: name, password: PASSWORD, auth: { type: 'm.login.dummy' } });
   return { userId: body.user_id, token: body.access_token };
-}
-
-async function inBatches<T, R>(items: T[], width: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!, i);
-      }
-    }),
-  );
-  return results;
 }
 
 const enc = encodeURIComponent;

@@ -5,46 +5,34 @@
  * admin console. Screenshots of the admin screens go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startTestServer, testEngine, type TestServer } from '../../server/test/support/server.ts';
+import { describe, test } from 'node:test';
+import { testEngine } from '../../server/test/support/server.ts';
 import { registerUser } from '../../server/test/support/users.ts';
 import { userWithRoles, ADMIN } from '../../server/test/support/admin.ts';
 import { totpCode } from '../../server/test/support/sign-in.ts';
-import { chromiumPath, ensureWebBundle, launchBrowser, localData, newPerson, screenshot, signInWithPassword, signInWithTotp, SKIP_REASON } from './support/browser.ts';
+import { chromiumPath, localData, newPerson, screenshot, signInWithPassword, signInWithTotp, servedWebApp, SKIP_REASON } from './support/browser.ts';
 
 const skip = !chromiumPath() ? SKIP_REASON : testEngine === 'postgres' ? 'browser tests run on the SQLite leg only' : false;
 if (skip) console.log(`# ${skip}`);
 
 describe('admin console', { skip }, () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  before(async () => {
-    await ensureWebBundle();
-    server = await startTestServer({}, { serveWeb: true });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const web = servedWebApp();
 
   test('the admin API tells a client its caller’s roles, and admin areas only to administrators and security officers', async () => {
-    const admin = await userWithRoles(server, ['admin']);
-    const officer = await userWithRoles(server, ['security_officer']);
-    const clinician = await userWithRoles(server, ['clinician']);
+    const admin = await userWithRoles(web.server, ['admin']);
+    const officer = await userWithRoles(web.server, ['security_officer']);
+    const clinician = await userWithRoles(web.server, ['clinician']);
     const mine = async (user: typeof admin) => (await user.api.get(`${ADMIN}/whoami`)).body as { roles: string[]; admin_areas: string[] };
     assert.ok((await mine(admin)).admin_areas.includes('users'));
     assert.deepEqual((await mine(officer)).admin_areas, ['audit', 'report']);
     assert.deepEqual((await mine(clinician)).admin_areas, []);
-    assert.equal((await server.api.get(`${ADMIN}/whoami`)).status, 401);
+    assert.equal((await web.server.api.get(`${ADMIN}/whoami`)).status, 401);
   });
 
   test('an administrator creates a user and finds the matching audit entries; the chain verifies', async () => {
-    const admin = await userWithRoles(server, ['admin'], { localpart: `admin${Date.now() % 100000}` });
-    const a = await newPerson(browser, server.url);
-    await signInWithTotp(a.page, admin, (secret) => totpCode(server, secret));
+    const admin = await userWithRoles(web.server, ['admin'], { localpart: `admin${Date.now() % 100000}` });
+    const a = await newPerson(web.browser, web.server.url);
+    await signInWithTotp(a.page, admin, (secret) => totpCode(web.server, secret));
     await a.page.getByRole('link', { name: 'Admin console' }).click();
     await a.page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
     assert.equal(await a.page.title(), 'Admin · Caduceus');
@@ -56,14 +44,14 @@ describe('admin console', { skip }, () => {
     await a.page.getByLabel('Initial password').fill('a long initial password 42');
     await a.page.getByRole('checkbox', { name: 'clinician' }).check();
     await a.page.getByRole('button', { name: 'Create', exact: true }).click();
-    const frank = `@${localpart}:${server.config.serverName}`;
+    const frank = `@${localpart}:${web.server.config.serverName}`;
     await a.page.getByRole('status').filter({ hasText: `Created ${frank}.` }).waitFor();
     await a.page.getByRole('heading', { name: `Manage ${frank}` }).waitFor();
     await a.page.getByRole('row', { name: /Dr Frank Ito/ }).getByRole('cell', { name: 'clinician' }).waitFor();
     await screenshot(a.page, 'admin-users');
 
     // The account exists for real: Frank can sign in with the initial password.
-    const login = await server.api.post('/_matrix/client/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: localpart }, password: 'a long initial password 42' });
+    const login = await web.server.api.post('/_matrix/client/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user: localpart }, password: 'a long initial password 42' });
     assert.equal(login.status, 200, JSON.stringify(login.body));
 
     await a.page.getByRole('link', { name: 'Audit trail' }).click();
@@ -93,14 +81,14 @@ describe('admin console', { skip }, () => {
   });
 
   test('an administrator pages through users, manages a department, registration tokens and legal holds, and sees the contact policies', async () => {
-    const admin = await userWithRoles(server, ['admin']);
+    const admin = await userWithRoles(web.server, ['admin']);
     const stamp = Date.now() % 100000;
     // Twelve people with a common prefix: two pages of ten.
     const prefix = `pager${stamp}x`;
-    await Promise.all(Array.from({ length: 12 }, (_, i) => registerUser(server, { localpart: `${prefix}${String(i).padStart(2, '0')}` })));
-    const nurse = await registerUser(server);
-    const a = await newPerson(browser, server.url);
-    await signInWithTotp(a.page, admin, (secret) => totpCode(server, secret));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => registerUser(web.server, { localpart: `${prefix}${String(i).padStart(2, '0')}` })));
+    const nurse = await registerUser(web.server);
+    const a = await newPerson(web.browser, web.server.url);
+    await signInWithTotp(a.page, admin, (secret) => totpCode(web.server, secret));
     await a.page.goto('/admin/users');
 
     await a.page.getByLabel('Search users').fill(prefix);
@@ -186,12 +174,12 @@ describe('admin console', { skip }, () => {
   });
 
   test('an administrator wipes a clinician’s device: that browser returns to sign-in with its data erased; a clinician has no admin console', async () => {
-    const admin = await userWithRoles(server, ['admin']);
-    const erin = await registerUser(server);
-    await server.storage.roles.setRoles(erin.userId, ['clinician']);
-    const a = await newPerson(browser, server.url);
-    const e = await newPerson(browser, server.url);
-    await Promise.all([signInWithTotp(a.page, admin, (secret) => totpCode(server, secret)), signInWithPassword(e.page, erin.localpart, erin.password)]);
+    const admin = await userWithRoles(web.server, ['admin']);
+    const erin = await registerUser(web.server);
+    await web.server.storage.roles.setRoles(erin.userId, ['clinician']);
+    const a = await newPerson(web.browser, web.server.url);
+    const e = await newPerson(web.browser, web.server.url);
+    await Promise.all([signInWithTotp(a.page, admin, (secret) => totpCode(web.server, secret)), signInWithPassword(e.page, erin.localpart, erin.password)]);
     assert.ok((await localData(e.page)).databases.length > 0);
     assert.equal(await e.page.getByRole('link', { name: 'Admin console' }).count(), 0, 'no admin console for a clinician');
     await e.page.goto('/admin');

@@ -4,11 +4,10 @@
  * is part of the two-person scenario in messenger.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startTestServer, testEngine, type TestServer } from '../../server/test/support/server.ts';
+import { describe, test } from 'node:test';
+import { testEngine, type TestServer } from '../../server/test/support/server.ts';
 import { registerUser, type TestUser } from '../../server/test/support/users.ts';
-import { chromiumPath, ensureWebBundle, hasCrossSigningIdentity, launchBrowser, newPerson, screenshot, signInWithPassword, SKIP_REASON } from './support/browser.ts';
+import { chromiumPath, hasCrossSigningIdentity, newPerson, screenshot, servedWebApp, signInWithPassword, SKIP_REASON } from './support/browser.ts';
 
 const skip = !chromiumPath() ? SKIP_REASON : testEngine === 'postgres' ? 'browser tests run on the SQLite leg only' : false;
 if (skip) console.log(`# ${skip}`);
@@ -21,22 +20,11 @@ async function named(server: TestServer, displayName: string): Promise<TestUser>
 }
 
 describe('key backup', { skip }, () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  before(async () => {
-    await ensureWebBundle();
-    server = await startTestServer({}, { serveWeb: true });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const web = servedWebApp();
 
   test('key backup is set up with a recovery key shown once, and a new browser recovers with it', async () => {
-    const carol = await named(server, 'Dr Carol Diaz');
-    const first = await newPerson(browser, server.url);
+    const carol = await named(web.server, 'Dr Carol Diaz');
+    const first = await newPerson(web.browser, web.server.url);
     await signInWithPassword(first.page, carol.localpart, carol.password);
     await hasCrossSigningIdentity(carol);
     await first.page.getByRole('button', { name: 'Settings and sessions' }).click();
@@ -52,7 +40,7 @@ describe('key backup', { skip }, () => {
     await first.page.getByTestId('backup-status').filter({ hasText: 'Message keys are backed up' }).waitFor({ timeout: 30_000 });
 
     // A new browser: not verified, the backup exists but is locked until the recovery key is given.
-    const second = await newPerson(browser, server.url);
+    const second = await newPerson(web.browser, web.server.url);
     await signInWithPassword(second.page, carol.localpart, carol.password);
     await second.page.getByRole('button', { name: 'Settings and sessions' }).click();
     await second.page.getByTestId('session-verification').filter({ hasText: 'This session is not verified yet.' }).waitFor({ timeout: 30_000 });

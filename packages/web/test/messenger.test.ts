@@ -9,22 +9,21 @@
  * docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
-import { startTestServer, testEngine, type TestServer } from '../../server/test/support/server.ts';
+import type { Page } from 'playwright-core';
+import { testEngine, type TestServer } from '../../server/test/support/server.ts';
 import { registerUser, type TestUser } from '../../server/test/support/users.ts';
 import { totpCode } from '../../server/test/support/sign-in.ts';
 import {
   addVirtualPasskey,
   chromiumPath,
-  ensureWebBundle,
   hasCrossSigningIdentity,
-  launchBrowser,
   localData,
   newPerson,
   passPasswordStage,
   screenshot,
+  servedWebApp,
   signInWithPassword,
   signInWithTotp,
   SKIP_REASON,
@@ -79,22 +78,12 @@ async function emojiNames(page: Page): Promise<string[]> {
 }
 
 describe('web app, where every account must use a second factor', { skip }, () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  before(async () => {
-    await ensureWebBundle();
-    // `localhost`, not 127.0.0.1: the public URL's host is the passkeys' relying party id, and
-    // browsers take only domain names there.
-    [server, browser] = await Promise.all([startTestServer({ mfa: 'required', bind: 'localhost' }, { serveWeb: true }), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  // `localhost`, not 127.0.0.1: the public URL's host is the passkeys' relying party id, and
+  // browsers take only domain names there.
+  const web = servedWebApp({ mfa: 'required', bind: 'localhost' });
 
   test('the app is served at / with a strict Content-Security-Policy, app routes fall back to it, and Matrix paths are untouched', async () => {
-    const page = await fetch(`${server.url}/`);
+    const page = await fetch(`${web.server.url}/`);
     assert.equal(page.status, 200);
     const csp = page.headers.get('content-security-policy') ?? '';
     assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
@@ -104,20 +93,20 @@ describe('web app, where every account must use a second factor', { skip }, () =
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.match(await page.text(), /<div id="root">/);
 
-    const route = await fetch(`${server.url}/rooms/${encodeURIComponent('!abc:test.local')}`);
+    const route = await fetch(`${web.server.url}/rooms/${encodeURIComponent('!abc:test.local')}`);
     assert.equal(route.status, 200);
     assert.match(route.headers.get('content-type') ?? '', /text\/html/);
 
-    const unknownApi = await fetch(`${server.url}/_matrix/client/v3/no-such-endpoint`);
+    const unknownApi = await fetch(`${web.server.url}/_matrix/client/v3/no-such-endpoint`);
     assert.equal(unknownApi.status, 404);
     assert.equal(((await unknownApi.json()) as { errcode: string }).errcode, 'M_UNRECOGNIZED');
-    const missingAsset = await fetch(`${server.url}/assets/nothing-here.js`);
+    const missingAsset = await fetch(`${web.server.url}/assets/nothing-here.js`);
     assert.equal(missingAsset.status, 404);
   });
 
   test('two clinicians sign in with a second factor, start an encrypted direct chat, exchange messages and an image, see read receipts and verify each other by emoji', async () => {
-    const alice = await named(server, 'Dr Alice Moreau');
-    const bob = await named(server, 'Nurse Bob Tran');
+    const alice = await named(web.server, 'Dr Alice Moreau');
+    const bob = await named(web.server, 'Nurse Bob Tran');
     // They work on the same ward: an encrypted team room they share is how the directory lists each other.
     const team = await alice.api.post('/_matrix/client/v3/createRoom', {
       name: 'Ward 4 team',
@@ -127,8 +116,8 @@ describe('web app, where every account must use a second factor', { skip }, () =
     });
     assert.equal(team.status, 200);
     assert.equal((await bob.api.post(`/_matrix/client/v3/join/${encodeURIComponent(team.body.room_id)}`)).status, 200);
-    const a = await newPerson(browser, server.url);
-    const b = await newPerson(browser, server.url);
+    const a = await newPerson(web.browser, web.server.url);
+    const b = await newPerson(web.browser, web.server.url);
 
     // The organisation requires a second factor: the app offers only the server's MFA sign-in.
     await a.page.goto('/');
@@ -138,8 +127,8 @@ describe('web app, where every account must use a second factor', { skip }, () =
     // Each enrols an authenticator app on first sign-in (the test plays the phone: it reads the key
     // the page shows and computes the code at the server's clock).
     await Promise.all([
-      signInWithTotp(a.page, alice, (secret) => totpCode(server, secret), (page) => screenshot(page, 'sign-in-mfa-enrol')),
-      signInWithTotp(b.page, bob, (secret) => totpCode(server, secret)),
+      signInWithTotp(a.page, alice, (secret) => totpCode(web.server, secret), (page) => screenshot(page, 'sign-in-mfa-enrol')),
+      signInWithTotp(b.page, bob, (secret) => totpCode(web.server, secret)),
     ]);
     assert.doesNotMatch(a.page.url(), /loginToken/, 'the login token is removed from the address bar');
 
@@ -206,8 +195,8 @@ describe('web app, where every account must use a second factor', { skip }, () =
   });
 
   test('a clinician registers a passkey at first sign-in and signs in with it the next time', async () => {
-    const erin = await named(server, 'Dr Erin Walsh');
-    const e = await newPerson(browser, server.url);
+    const erin = await named(web.server, 'Dr Erin Walsh');
+    const e = await newPerson(web.browser, web.server.url);
     const passkey = await addVirtualPasskey(e.context, e.page);
 
     await passPasswordStage(e.page, erin);
@@ -215,7 +204,7 @@ describe('web app, where every account must use a second factor', { skip }, () =
     await e.page.getByRole('button', { name: /I have saved them/ }).click({ timeout: 15_000 });
     await e.page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 });
     assert.equal(await passkey.credentialCount(), 1, 'the passkey lives on this device');
-    assert.equal((await server.storage.mfa.listWebAuthnCredentials(erin.userId)).length, 1, 'and the server knows its public key');
+    assert.equal((await web.server.storage.mfa.listWebAuthnCredentials(erin.userId)).length, 1, 'and the server knows its public key');
 
     await e.page.getByRole('button', { name: 'Sign out' }).click();
     await e.page.getByText('You signed out.').waitFor({ timeout: 30_000 });
@@ -229,23 +218,13 @@ describe('web app, where every account must use a second factor', { skip }, () =
 });
 
 describe('web app, where a second factor is optional', { skip }, () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  before(async () => {
-    await ensureWebBundle();
-    [server, browser] = await Promise.all([startTestServer({}, { serveWeb: true }), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const web = servedWebApp();
 
   test('a clinician skips the second factor for now; signing out, and a session ended from elsewhere, erase the browser data and return to sign-in', async () => {
-    const carol = await named(server, 'Dr Carol Diaz');
-    const dave = await named(server, 'Dr Dave Okafor');
-    const c = await newPerson(browser, server.url);
-    const d = await newPerson(browser, server.url);
+    const carol = await named(web.server, 'Dr Carol Diaz');
+    const dave = await named(web.server, 'Dr Dave Okafor');
+    const c = await newPerson(web.browser, web.server.url);
+    const d = await newPerson(web.browser, web.server.url);
     // Carol signs in through the server's MFA sign-in page (Matrix SSO redirect and m.login.token);
     // with `mfa: optional` the page offers to set up a second factor, and she skips it for now.
     await passPasswordStage(c.page, carol);

@@ -3,11 +3,13 @@
  * browser download). `chromiumPath()` is undefined when no Chromium is installed: the tests then skip
  * with a message. `ensureWebBundle()` builds packages/web/dist when it is missing or stale.
  */
+import { after, before } from 'node:test';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb } from '../../../../scripts/build-web.ts';
 import type { TestUser } from '../../../server/test/support/users.ts';
+import { startTestServer, type TestServer } from '../../../server/test/support/server.ts';
 
 const CANDIDATES = [process.env.CADUCEUS_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -28,6 +30,23 @@ export async function launchBrowser(): Promise<Browser> {
     // Root in containers has no user namespaces for Chromium's sandbox.
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
   });
+}
+
+/**
+ * For a `describe`: a test server that serves the built web app, and a Chromium, both started before
+ * its tests and closed after them. Read `server` and `browser` inside the tests.
+ */
+export function servedWebApp(settings: Parameters<typeof startTestServer>[0] = {}): { readonly server: TestServer; readonly browser: Browser } {
+  const started = {} as { server: TestServer; browser: Browser };
+  before(async () => {
+    await ensureWebBundle();
+    [started.server, started.browser] = await Promise.all([startTestServer(settings, { serveWeb: true }), launchBrowser()]);
+  });
+  after(async () => {
+    await started.browser?.close();
+    await started.server?.close();
+  });
+  return started;
 }
 
 export const screenshotDir = join(import.meta.dirname, '../../../../docs/screenshots');

@@ -11,8 +11,6 @@ import { hashToken } from '../secrets.ts';
 import { deviceOfScope } from './scopes.ts';
 
 export interface AdapterHooks {
-  /** Resolves once what was written is on disk: oidc-provider answers on its own, past the app's hooks. */
-  durable(): Promise<void>;
   accessTokenIssued(token: string, payload: AdapterPayload, expiresInSeconds: number): Promise<void>;
   grantRevoked(grantId: string, userId: string, deviceId: string): Promise<void>;
 }
@@ -68,7 +66,6 @@ export function createAdapterFactory(store: () => OAuthStore, hooks: AdapterHook
         consumedTs: null,
       });
       if (this.#model === 'AccessToken') await hooks.accessTokenIssued(id, payload, expiresIn ?? 0);
-      await hooks.durable();
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -87,12 +84,10 @@ export function createAdapterFactory(store: () => OAuthStore, hooks: AdapterHook
 
     async consume(id: string): Promise<void> {
       await store().consume(this.#model, hashToken(id), Date.now());
-      await hooks.durable();
     }
 
     async destroy(id: string): Promise<void> {
       await store().destroy(this.#model, hashToken(id));
-      await hooks.durable();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -100,7 +95,6 @@ export function createAdapterFactory(store: () => OAuthStore, hooks: AdapterHook
       const owner = await this.#ownerOfGrant(grantId);
       await store().revokeByGrantId(this.#model, grantId);
       if (owner) await hooks.grantRevoked(grantId, owner.userId, owner.deviceId);
-      await hooks.durable();
     }
 
     async #ownerOfGrant(grantId: string): Promise<{ userId: string; deviceId: string } | undefined> {

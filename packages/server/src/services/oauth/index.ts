@@ -68,7 +68,6 @@ export class OAuthService {
         matrixResource: this.matrixResource,
         keys: loadOrCreateOAuthKeys(config.dataDir),
         adapter: createAdapterFactory(() => storage.oauth, {
-          durable: () => storage.durable(),
           accessTokenIssued: (token, payload, ttl) => this.#adopt(token, payload, ttl),
           grantRevoked: (grantId, userId, deviceId) => this.#endSessionOfGrant(grantId, userId, deviceId),
         }),
@@ -76,6 +75,12 @@ export class OAuthService {
         accessTokenTtlSeconds: Math.ceil((config.accessTokenLifetimeMs ?? DEFAULT_ACCESS_TOKEN_TTL_MS) / 1000),
         refreshTokenTtlSeconds: Math.ceil((config.sessionPolicy.maxLifetimeMs ?? DEFAULT_REFRESH_TOKEN_TTL_MS) / 1000),
         trustProxy: config.trustProxy,
+      });
+      // The provider answers on its own, past the app's hooks: like the app's, its answers wait
+      // until what it wrote is on disk.
+      this.#provider.use(async (_ctx, next) => {
+        await next();
+        if (storage.commitsPending) await storage.durable();
       });
       this.#provider.on('registration_create.success', (_ctx, client) => {
         this.#d.audit

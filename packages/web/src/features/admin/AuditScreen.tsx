@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, downloadAuditExport, errorText, query, type AuditEntry, type ChainStatus } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
+import { AdminTable } from './AdminTable.tsx';
 
 interface Filter {
   action?: string;
@@ -122,37 +123,21 @@ export function AuditScreen({ client }: { client: MatrixClient }) {
         {status}
       </p>
       {entries.error && <p className="error">{entries.error}</p>}
-      <div className="table-wrap">
-        <table className="audit">
-          <caption className="sr-only">Audit entries</caption>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Time</th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.data?.entries.map((entry) => (
-              <tr key={entry.seq}>
-                <td>{entry.seq}</td>
-                <td>{new Date(entry.time).toLocaleString()}</td>
-                <th scope="row" className="mono">
-                  {entry.action}
-                </th>
-                <td>{entry.outcome}</td>
-                <td>{entry.actor.user_id ?? entry.actor.address ?? '—'}</td>
-                <td className="small">{summary(entry.target)}</td>
-                <td className="small">{summary(entry.details)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <AdminTable caption="Audit entries" columns={['#', 'Time', 'Action', 'Outcome', 'Actor', 'Target', 'Details']} className="audit">
+        {entries.data?.entries.map((entry) => (
+          <tr key={entry.seq}>
+            <td>{entry.seq}</td>
+            <td>{new Date(entry.time).toLocaleString()}</td>
+            <th scope="row" className="mono">
+              {entry.action}
+            </th>
+            <td>{entry.outcome}</td>
+            <td>{entry.actor.user_id ?? entry.actor.address ?? '—'}</td>
+            <td className="small">{summary(entry.target)}</td>
+            <td className="small">{summary(entry.details)}</td>
+          </tr>
+        ))}
+      </AdminTable>
       {entries.data && entries.data.entries.length === 0 && <p className="muted">No entries match.</p>}
       {entries.data?.next_from !== undefined && <p className="muted small">Showing the first 200 matches; narrow the filter to see others.</p>}
     </div>

@@ -8,6 +8,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, errorText, query, seg, when, type AdminDepartment, type AdminDepartmentDetails } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
 import { ConfirmButton } from './ConfirmButton.tsx';
+import { AdminTable } from './AdminTable.tsx';
 
 const text = (form: FormData, name: string) => String(form.get(name) ?? '').trim();
 
@@ -97,41 +98,24 @@ export function DepartmentsScreen({ client }: { client: MatrixClient }) {
         </div>
       )}
       {list.error && <p className="error">{list.error}</p>}
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Departments</caption>
-          <thead>
-            <tr>
-              <th scope="col">Department</th>
-              <th scope="col">Description</th>
-              <th scope="col">Functional account</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.departments.map((d) => (
-              <tr key={d.department_id} aria-selected={d.department_id === selected}>
-                <th scope="row">
-                  {d.name}
-                  <div className="muted small mono">{d.department_id}</div>
-                </th>
-                <td>{d.description ?? <span className="muted">—</span>}</td>
-                <td className="mono">{d.functional_user_id ?? <span className="muted">none</span>}</td>
-                <td>{when(d.created_ts)}</td>
-                <td>
-                  <button type="button" onClick={() => setSelected(d.department_id)} aria-label={`Manage ${d.name}`}>
-                    Manage
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data && list.data.departments.length === 0 && <p className="muted">No departments yet.</p>}
-      </div>
+      <AdminTable caption="Departments" columns={['Department', 'Description', 'Functional account', 'Created']} actions emptyNote={list.data?.departments.length === 0 && 'No departments yet.'}>
+        {list.data?.departments.map((d) => (
+          <tr key={d.department_id} aria-selected={d.department_id === selected}>
+            <th scope="row">
+              {d.name}
+              <div className="muted small mono">{d.department_id}</div>
+            </th>
+            <td>{d.description ?? <span className="muted">—</span>}</td>
+            <td className="mono">{d.functional_user_id ?? <span className="muted">none</span>}</td>
+            <td>{when(d.created_ts)}</td>
+            <td>
+              <button type="button" onClick={() => setSelected(d.department_id)} aria-label={`Manage ${d.name}`}>
+                Manage
+              </button>
+            </td>
+          </tr>
+        ))}
+      </AdminTable>
       {selected && (
         <DepartmentPanel
           key={selected}

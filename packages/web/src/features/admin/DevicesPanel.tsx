@@ -4,6 +4,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, errorText, when, type AdminDevice } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
 import { ConfirmButton } from './ConfirmButton.tsx';
+import { AdminTable } from './AdminTable.tsx';
 
 export function DevicesPanel({ client, userId }: { client: MatrixClient; userId: string }) {
   const base = `/users/${encodeURIComponent(userId)}/devices`;
@@ -25,39 +26,24 @@ export function DevicesPanel({ client, userId }: { client: MatrixClient; userId:
         {status}
       </p>
       {devices.error && <p className="error">{devices.error}</p>}
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Devices of {userId}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Address</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {devices.data?.devices.map((device) => (
-              <tr key={device.device_id}>
-                <th scope="row">
-                  {device.display_name ?? 'Unnamed device'} <div className="muted small">{device.device_id}</div>
-                </th>
-                <td>{when(device.last_seen_ts)}</td>
-                <td>{device.last_seen_ip ?? '—'}</td>
-                <td>
-                  <ConfirmButton
-                    label={`Wipe ${device.device_id}`}
-                    confirmLabel={`Confirm: wipe ${device.device_id}`}
-                    onConfirm={() => wipe(`${base}/${encodeURIComponent(device.device_id)}/wipe`, `Device ${device.device_id} wiped.`)}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <AdminTable caption={`Devices of ${userId}`} columns={['Device', 'Last seen', 'Address']} actions>
+        {devices.data?.devices.map((device) => (
+          <tr key={device.device_id}>
+            <th scope="row">
+              {device.display_name ?? 'Unnamed device'} <div className="muted small">{device.device_id}</div>
+            </th>
+            <td>{when(device.last_seen_ts)}</td>
+            <td>{device.last_seen_ip ?? '—'}</td>
+            <td>
+              <ConfirmButton
+                label={`Wipe ${device.device_id}`}
+                confirmLabel={`Confirm: wipe ${device.device_id}`}
+                onConfirm={() => wipe(`${base}/${encodeURIComponent(device.device_id)}/wipe`, `Device ${device.device_id} wiped.`)}
+              />
+            </td>
+          </tr>
+        ))}
+      </AdminTable>
       {devices.data && devices.data.devices.length === 0 && <p className="muted">No devices.</p>}
       {devices.data && devices.data.devices.length > 1 && (
         <div>

@@ -8,6 +8,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, errorText, seg, when, type LegalHold } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
 import { ConfirmButton } from './ConfirmButton.tsx';
+import { AdminTable } from './AdminTable.tsx';
 
 interface RetentionPolicy {
   default_max_lifetime: number | null;
@@ -116,48 +117,32 @@ export function LegalHoldsScreen({ client }: { client: MatrixClient }) {
         </div>
       </form>
       {holds.error && <p className="error">{holds.error}</p>}
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Legal holds in place</caption>
-          <thead>
-            <tr>
-              <th scope="col">On</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Placed</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
+      <AdminTable caption="Legal holds in place" columns={['On', 'Reason', 'Placed']} actions emptyNote={holds.data?.holds.length === 0 && 'No legal holds in place.'}>
+        {holds.data?.holds.map((hold) => {
+          const target = hold.user_id ?? hold.room_id ?? '';
+          return (
+            <tr key={hold.hold_id}>
+              <th scope="row" className="mono">
+                {target}
+                <div className="muted small">{hold.user_id ? 'user' : 'room'}</div>
               </th>
+              <td>{hold.reason}</td>
+              <td>
+                {when(hold.created_ts)}
+                <div className="muted small">{hold.created_by}</div>
+              </td>
+              <td>
+                <ConfirmButton
+                  label="Release"
+                  accessibleLabel={`Release the hold on ${target}`}
+                  confirmLabel={`Confirm: release the hold on ${target}`}
+                  onConfirm={() => act(async () => (await adminRequest(client, 'DELETE', `/legal-holds/${seg(hold.hold_id)}`), `Hold on ${target} released.`))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {holds.data?.holds.map((hold) => {
-              const target = hold.user_id ?? hold.room_id ?? '';
-              return (
-                <tr key={hold.hold_id}>
-                  <th scope="row" className="mono">
-                    {target}
-                    <div className="muted small">{hold.user_id ? 'user' : 'room'}</div>
-                  </th>
-                  <td>{hold.reason}</td>
-                  <td>
-                    {when(hold.created_ts)}
-                    <div className="muted small">{hold.created_by}</div>
-                  </td>
-                  <td>
-                    <ConfirmButton
-                      label="Release"
-                      accessibleLabel={`Release the hold on ${target}`}
-                      confirmLabel={`Confirm: release the hold on ${target}`}
-                      onConfirm={() => act(async () => (await adminRequest(client, 'DELETE', `/legal-holds/${seg(hold.hold_id)}`), `Hold on ${target} released.`))}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-        {holds.data && holds.data.holds.length === 0 && <p className="muted">No legal holds in place.</p>}
-      </div>
+          );
+        })}
+      </AdminTable>
     </div>
   );
 }

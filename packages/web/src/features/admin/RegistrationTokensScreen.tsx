@@ -7,6 +7,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, errorText, seg, when, type RegistrationToken } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
 import { ConfirmButton } from './ConfirmButton.tsx';
+import { AdminTable } from './AdminTable.tsx';
 
 function state(token: RegistrationToken, now: number): string {
   if (token.expiry_ts !== null && token.expiry_ts <= now) return 'Expired';
@@ -76,50 +77,32 @@ export function RegistrationTokensScreen({ client }: { client: MatrixClient }) {
         </div>
       </form>
       {tokens.error && <p className="error">{tokens.error}</p>}
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Registration tokens</caption>
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data?.registration_tokens.map((t) => (
-              <tr key={t.token}>
-                <th scope="row" className="mono">
-                  {t.token}
-                </th>
-                <td>
-                  {t.completed} of {t.uses_allowed ?? 'unlimited'}
-                </td>
-                <td>{t.expiry_ts === null ? 'Never' : when(t.expiry_ts)}</td>
-                <td>{state(t, now)}</td>
-                <td>
-                  {when(t.created_ts)}
-                  {t.created_by && <div className="muted small">{t.created_by}</div>}
-                </td>
-                <td>
-                  <ConfirmButton
-                    label="Delete"
-                    accessibleLabel={`Delete token ${t.token}`}
-                    confirmLabel={`Confirm: delete token ${t.token}`}
-                    onConfirm={() => act(async () => (await adminRequest(client, 'DELETE', `/registration_tokens/${seg(t.token)}`), `Deleted token ${t.token}.`))}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {tokens.data && tokens.data.registration_tokens.length === 0 && <p className="muted">No registration tokens.</p>}
-      </div>
+      <AdminTable caption="Registration tokens" columns={['Token', 'Used', 'Expires', 'State', 'Created']} actions emptyNote={tokens.data?.registration_tokens.length === 0 && 'No registration tokens.'}>
+        {tokens.data?.registration_tokens.map((t) => (
+          <tr key={t.token}>
+            <th scope="row" className="mono">
+              {t.token}
+            </th>
+            <td>
+              {t.completed} of {t.uses_allowed ?? 'unlimited'}
+            </td>
+            <td>{t.expiry_ts === null ? 'Never' : when(t.expiry_ts)}</td>
+            <td>{state(t, now)}</td>
+            <td>
+              {when(t.created_ts)}
+              {t.created_by && <div className="muted small">{t.created_by}</div>}
+            </td>
+            <td>
+              <ConfirmButton
+                label="Delete"
+                accessibleLabel={`Delete token ${t.token}`}
+                confirmLabel={`Confirm: delete token ${t.token}`}
+                onConfirm={() => act(async () => (await adminRequest(client, 'DELETE', `/registration_tokens/${seg(t.token)}`), `Deleted token ${t.token}.`))}
+              />
+            </td>
+          </tr>
+        ))}
+      </AdminTable>
     </div>
   );
 }

@@ -2,6 +2,7 @@
 import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, type ComplianceReport } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
+import { AdminTable } from './AdminTable.tsx';
 
 const STATUS_TEXT = { on: 'In place', partial: 'Partly in place', off: 'Not in place' } as const;
 
@@ -16,38 +17,25 @@ export function ReportScreen({ client }: { client: MatrixClient }) {
         {r.server_name} · generated {new Date(r.generated_ts).toLocaleString()} · {r.users.active} active users, {r.users.admins} administrators, {r.users.security_officers} security officers
         {r.users.without_mfa !== null && `, ${r.users.without_mfa.length} without a second factor`} · audit chain {r.audit_chain.ok ? 'intact' : 'broken'}
       </p>
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Technical safeguards</caption>
-          <thead>
-            <tr>
-              <th scope="col">Safeguard</th>
-              <th scope="col">Status</th>
-              <th scope="col">Evidence</th>
-              <th scope="col">Note</th>
-            </tr>
-          </thead>
-          <tbody>
-            {r.safeguards.map((s) => (
-              <tr key={s.id}>
-                <th scope="row">
-                  {s.name}
-                  <div className="muted small">{s.id}</div>
-                </th>
-                <td>
-                  <span className={`pill pill-${s.status}`}>{STATUS_TEXT[s.status]}</span>
-                </td>
-                <td className="small">
-                  {Object.entries(s.evidence)
-                    .map(([k, v]) => `${k.replaceAll('_', ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-                    .join('; ') || '—'}
-                </td>
-                <td className="small">{s.note}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <AdminTable caption="Technical safeguards" columns={['Safeguard', 'Status', 'Evidence', 'Note']}>
+        {r.safeguards.map((s) => (
+          <tr key={s.id}>
+            <th scope="row">
+              {s.name}
+              <div className="muted small">{s.id}</div>
+            </th>
+            <td>
+              <span className={`pill pill-${s.status}`}>{STATUS_TEXT[s.status]}</span>
+            </td>
+            <td className="small">
+              {Object.entries(s.evidence)
+                .map(([k, v]) => `${k.replaceAll('_', ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+                .join('; ') || '—'}
+            </td>
+            <td className="small">{s.note}</td>
+          </tr>
+        ))}
+      </AdminTable>
       <div>
         <button type="button" onClick={() => window.print()}>
           Print

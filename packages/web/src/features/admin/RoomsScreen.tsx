@@ -4,6 +4,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { adminRequest, errorText, query, when, type AdminRoom } from './admin-api.ts';
 import { useLoad } from './use-admin.ts';
 import { Pager, usePages } from './Pager.tsx';
+import { AdminTable } from './AdminTable.tsx';
 
 interface RoomSummary {
   room_id: string;
@@ -44,44 +45,27 @@ export function RoomsScreen({ client }: { client: MatrixClient }) {
         {status}
       </p>
       {rooms.error && <p className="error">{rooms.error}</p>}
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Rooms</caption>
-          <thead>
-            <tr>
-              <th scope="col">Room</th>
-              <th scope="col">Creator</th>
-              <th scope="col">Created</th>
-              <th scope="col">Members</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rooms.data?.rooms.map((room) => (
-              <tr key={room.room_id}>
-                <th scope="row" className="mono">
-                  {room.room_id}
-                </th>
-                <td>{room.creator}</td>
-                <td>{when(room.created_ts)}</td>
-                <td>{room.joined_members}</td>
-                <td>{room.blocked ? 'Blocked' : room.published ? 'Published' : 'Private'}</td>
-                <td className="row-actions">
-                  <button type="button" onClick={() => void show(room.room_id)} aria-label={`Details of ${room.room_id}`}>
-                    Details
-                  </button>
-                  <button type="button" onClick={() => void setBlocked(room)}>
-                    {room.blocked ? 'Unblock' : 'Block'}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <AdminTable caption="Rooms" columns={['Room', 'Creator', 'Created', 'Members', 'State']} actions>
+        {rooms.data?.rooms.map((room) => (
+          <tr key={room.room_id}>
+            <th scope="row" className="mono">
+              {room.room_id}
+            </th>
+            <td>{room.creator}</td>
+            <td>{when(room.created_ts)}</td>
+            <td>{room.joined_members}</td>
+            <td>{room.blocked ? 'Blocked' : room.published ? 'Published' : 'Private'}</td>
+            <td className="row-actions">
+              <button type="button" onClick={() => void show(room.room_id)} aria-label={`Details of ${room.room_id}`}>
+                Details
+              </button>
+              <button type="button" onClick={() => void setBlocked(room)}>
+                {room.blocked ? 'Unblock' : 'Block'}
+              </button>
+            </td>
+          </tr>
+        ))}
+      </AdminTable>
       <Pager label="Rooms" pages={pages} nextFrom={rooms.data?.next_from} />
       {summary && (
         <section className="panel" aria-labelledby="room-summary-title">

@@ -6,6 +6,7 @@ import { useLoad } from './use-admin.ts';
 import { ConfirmButton } from './ConfirmButton.tsx';
 import { DevicesPanel } from './DevicesPanel.tsx';
 import { Pager, usePages } from './Pager.tsx';
+import { AdminTable } from './AdminTable.tsx';
 
 const PAGE_SIZES = [10, 50, 100];
 
@@ -72,41 +73,24 @@ export function UsersScreen({ client, me }: { client: MatrixClient; me: Whoami }
       </form>
       <CreateUser client={client} onCreated={(userId) => void act(async () => setSelected(userId), `Created ${userId}.`)} />
       {users.error && <p className="error">{users.error}</p>}
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Users</caption>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Roles</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.data?.users.map((user) => (
-              <tr key={user.user_id} aria-selected={user.user_id === selected}>
-                <th scope="row">
-                  {user.displayname ?? user.user_id}
-                  {user.displayname && <div className="muted small">{user.user_id}</div>}
-                </th>
-                <td>{user.roles.length ? user.roles.map(roleLabel).join(', ') : <span className="muted">none</span>}</td>
-                <td>{user.deactivated ? 'Deactivated' : 'Active'}</td>
-                <td>{when(user.created_ts)}</td>
-                <td>
-                  <button type="button" onClick={() => setSelected(user.user_id)} aria-label={`Manage ${user.user_id}`}>
-                    Manage
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {users.data && users.data.users.length === 0 && <p className="muted">No users match.</p>}
-      </div>
+      <AdminTable caption="Users" columns={['User', 'Roles', 'State', 'Created']} actions emptyNote={users.data?.users.length === 0 && 'No users match.'}>
+        {users.data?.users.map((user) => (
+          <tr key={user.user_id} aria-selected={user.user_id === selected}>
+            <th scope="row">
+              {user.displayname ?? user.user_id}
+              {user.displayname && <div className="muted small">{user.user_id}</div>}
+            </th>
+            <td>{user.roles.length ? user.roles.map(roleLabel).join(', ') : <span className="muted">none</span>}</td>
+            <td>{user.deactivated ? 'Deactivated' : 'Active'}</td>
+            <td>{when(user.created_ts)}</td>
+            <td>
+              <button type="button" onClick={() => setSelected(user.user_id)} aria-label={`Manage ${user.user_id}`}>
+                Manage
+              </button>
+            </td>
+          </tr>
+        ))}
+      </AdminTable>
       <Pager label="Users" pages={pages} nextFrom={users.data?.next_from} />
       {chosen && (
         <section className="panel stack" aria-labelledby="manage-title">
