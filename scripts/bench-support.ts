@@ -1,6 +1,6 @@
 /** What the benchmark scripts share: a free port, the child server's settings, waiting for it to listen, and a JSON client. */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Agent, fetch } from 'undici';
 
@@ -36,6 +36,8 @@ export function benchServerEnv(port: number, dataDir: string, databaseUrl: strin
 export async function untilListening(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
+      // BENCH_SERVER_STDOUT=file keeps what the server prints (e.g. with NODE_OPTIONS=--trace-gc).
+      if (process.env.BENCH_SERVER_STDOUT) appendFileSync(process.env.BENCH_SERVER_STDOUT, chunk);
       if (chunk.toString().includes('listening on')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

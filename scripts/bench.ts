@@ -9,9 +9,10 @@
  * Results are printed as a table; docs/benchmarks.md records them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { KeepAliveConnection } from './bench-http.ts';
 import { benchServerEnv, call, createBenchDatabase, freePort, inBatches, rssMiB, untilListening } from './bench-support.ts';
@@ -21,7 +22,11 @@ const args = process.argv.slice(2);
 const pgIndex = args.indexOf('--postgres');
 const pgAdminUrl = pgIndex >= 0 ? args[pgIndex + 1] : process.env.CADUCEUS_BENCH_DATABASE_URL;
 /** `--cpu-prof`: a V8 CPU profile of the server during the measured phase, written to ./bench-<scenario>.cpuprofile. */
-const cpuProfile = args.includes('--cpu-prof');
+const cpuProfile = args.includes('--cpu-prof') || args.includes('--alloc-prof');
+/** `--alloc-prof`: also a sampling profile of everything the server allocates (garbage included), to ./bench-<scenario>.heapprofile. */
+const allocationProfile = args.includes('--alloc-prof');
+/** BENCH_SERVER_FLAGS: extra Node flags for the server (e.g. "--trace-gc" with BENCH_SERVER_STDOUT=file). */
+const serverFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 const selected = args.filter((a, i) => !a.startsWith('--') && (pgIndex < 0 || i !== pgIndex + 1));
 const scenarios = selected.length > 0 ? selected : ['serial', 'fanout', 'initial-sync'];
 const PASSWORD = 'benchmark password 123';
@@ -34,8 +39,8 @@ interface Server {
   rssMiB(): number;
   /** CPU seconds the server process has used so far (all its threads). */
   cpuSeconds(): number;
-  /** CPU seconds of its main thread, the one JavaScript runs on (requests queue for it). */
-  mainThreadCpuSeconds(): number;
+  /** CPU seconds so far of each of its threads, by thread id and kind (JavaScript threads, V8's helpers, libuv's pool). */
+  threadCpuSeconds(): Map<string, number>;
   /** Starts the server's CPU profiler (with --cpu-prof; otherwise does nothing). */
   startProfile(): Promise<void>;
   /** Stops it and writes the profile to `file`. */
@@ -72,7 +77,7 @@ async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caduceus-bench-'));
   const port = await freePort();
   const database = pgAdminUrl ? await createBenchDatabase(pgAdminUrl) : undefined;
-  const child = spawn(process.execPath, [...(cpuProfile ? ['--inspect=127.0.0.1:0'] : []), join(root, 'packages/server/src/main.ts')], {
+  const child = spawn(process.execPath, [...(cpuProfile ? ['--inspect=127.0.0.1:0'] : []), ...serverFlags, join(root, 'packages/server/src/main.ts')], {
     env: { ...benchServerEnv(port, dataDir, database?.url), CADUCEUS_PASSWORD_MIN_LENGTH: '8' },
     stdio: ['ignore', 'pipe', cpuProfile ? 'pipe' : 'inherit'],
   });
@@ -94,18 +99,39 @@ async function startServer(): Promise<Server> {
     process: child,
     rssMiB: () => rssMiB(child.pid),
     cpuSeconds: () => cpuSecondsOf(`/proc/${child.pid}/stat`),
-    mainThreadCpuSeconds: () => cpuSecondsOf(`/proc/${child.pid}/task/${child.pid}/stat`),
+    threadCpuSeconds: () => {
+      const seconds = new Map<string, number>();
+      for (const tid of readdirSync(`/proc/${child.pid}/task`)) {
+        try {
+          const comm = readFileSync(`/proc/${child.pid}/task/${tid}/comm`, 'utf8').trim();
+          seconds.set(`${tid} ${comm}`, cpuSecondsOf(`/proc/${child.pid}/task/${tid}/stat`));
+        } catch {
+          // The thread ended meanwhile.
+        }
+      }
+      return seconds;
+    },
     startProfile: async () => {
       if (!inspectorUrl) return;
       inspector = inspectorSession(await inspectorUrl);
       await inspector.send('Profiler.enable');
       await inspector.send('Profiler.setSamplingInterval', { interval: 1000 });
       await inspector.send('Profiler.start');
+      if (allocationProfile) {
+        await inspector.send('HeapProfiler.enable');
+        // Garbage included: what matters to the collector is how fast the server allocates.
+        await inspector.send('HeapProfiler.startSampling', { samplingInterval: 65536, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      }
     },
     stopProfile: async (file: string) => {
       if (!inspector) return;
       const { profile } = await inspector.send('Profiler.stop');
       writeFileSync(file, JSON.stringify(profile));
+      if (allocationProfile) {
+        const heapFile = file.replace(/\.cpuprofile$/, '.heapprofile');
+        writeFileSync(heapFile, JSON.stringify((await inspector.send('HeapProfiler.stopSampling')).profile));
+        console.log(`  (server allocation profile written to ${heapFile})`);
+      }
       inspector.close();
       inspector = undefined;
       console.log(`  (server CPU profile written to ${file})`);
@@ -120,6 +146,26 @@ async function startServer(): Promise<Server> {
 }
 
 /** User plus system CPU seconds from a /proc stat file. */
+/**
+ * "HTTP threads 51% + 48%, V8 helpers 12%, libuv pool 6%": the JavaScript threads that serve
+ * requests (the main thread and the worker threads) one by one, the rest by kind.
+ */
+function cpuByThreadKind(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  const percent = (cpu: number) => `${((cpu / seconds) * 100).toFixed(0)}%`;
+  const serving: number[] = [];
+  const others = new Map<string, number>();
+  for (const [thread, total] of after) {
+    const used = total - (before.get(thread) ?? 0);
+    const comm = thread.slice(thread.indexOf(' ') + 1);
+    if (comm === 'MainThread' || (comm === 'WorkerThread' && used / seconds > 0.05)) serving.push(used);
+    else {
+      const kind = comm.startsWith('V8') ? 'V8 helpers' : comm.startsWith('libuv') ? 'libuv pool' : 'other';
+      others.set(kind, (others.get(kind) ?? 0) + used);
+    }
+  }
+  return [`JS threads ${serving.map(percent).join(' + ')}`, ...[...others].map(([kind, used]) => `${kind} ${percent(used)}`)].join(', ');
+}
+
 function cpuSecondsOf(statFile: string): number {
   const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -188,6 +234,8 @@ async function fanout(server: Server) {
   const byWindow: Array<[number, number]> = [];
   let started = 0;
   let syncErrors = 0;
+  /** Long-poll answers during the measurement (ideally about one per delivery, fewer when deliveries coalesce). */
+  let syncAnswers = 0;
   let running = true;
   const rssBeforePolls = server.rssMiB();
   // The load generator must not be what limits the measurement: one keep-alive connection per
@@ -221,6 +269,7 @@ async function fanout(server: Server) {
         // The moment the whole answer has arrived is the moment of delivery.
         const now = performance.timeOrigin + performance.now();
         since = nextBatchOf(text);
+        if (started > 0) syncAnswers++;
         // Each benchmark message carries its send time (µs) in its content; a sync answer holds each event once.
         for (let at = text.indexOf('"sent_at":'); at >= 0; at = text.indexOf('"sent_at":', at + 10)) {
           const sentAt = Number.parseInt(text.slice(at + 10, at + 30), 10) / 1000;
@@ -285,14 +334,17 @@ async function fanout(server: Server) {
   await new Promise((r) => setTimeout(r, 1000));
 
   await server.startProfile();
+  const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
+  generatorDelay.enable();
   const serverCpuBefore = server.cpuSeconds();
-  const mainThreadCpuBefore = server.mainThreadCpuSeconds();
+  const threadCpuBefore = server.threadCpuSeconds();
   const clientCpuBefore = process.cpuUsage();
   started = performance.now();
   await sendAtRate(RATE * SECONDS, 'sent_at', 'f');
   const sendSeconds = (performance.now() - started) / 1000;
+  generatorDelay.disable();
   const serverCpuSeconds = server.cpuSeconds() - serverCpuBefore;
-  const mainThreadCpu = (server.mainThreadCpuSeconds() - mainThreadCpuBefore) / sendSeconds;
+  const threadCpu = cpuByThreadKind(threadCpuBefore, server.threadCpuSeconds(), sendSeconds);
   const serverCpu = serverCpuSeconds / sendSeconds;
   const clientUsage = process.cpuUsage(clientCpuBefore);
   const clientCpu = (clientUsage.user + clientUsage.system) / 1e6 / sendSeconds;
@@ -317,9 +369,12 @@ async function fanout(server: Server) {
     'delivery p99': fmt(percentile(latencies, 99)),
     'delivery max': fmt(latencies.at(-1) ?? NaN),
     'delivery p99 per 5 s': `${windowP99.join(' / ')} ms`,
+    // The generator's own stalls (its GC, its share of the CPU) show up as latency: reported, to tell them apart.
+    'load generator event-loop delay': `p99 ${(generatorDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(generatorDelay.max / 1e6).toFixed(1)} ms`,
+    'long-poll answers': `${syncAnswers} (${(syncAnswers / Math.max(latencies.length, 1)).toFixed(2)} per delivery)`,
     'errors': `${sendErrors} send, ${syncErrors} sync`,
     'server RSS': `${rssBeforePolls.toFixed(0)} MiB before the long-polls, ${rssIdlePolls.toFixed(0)} MiB with ${USERS} idle long-polls, ${rss.toFixed(0)} MiB after sending`,
-    'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}% (main thread ${(mainThreadCpu * 100).toFixed(0)}%), load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
+    'CPU while sending': `server ${(serverCpu * 100).toFixed(0)}% (${threadCpu}), load generator ${(clientCpu * 100).toFixed(0)}% (of one core)`,
     'server CPU per message': `${((serverCpuSeconds / Math.max(sent, 1)) * 1e6).toFixed(0)} µs (send + ${ROOM_SIZE} deliveries)`,
     'load average (1 min) at the end': (await import('node:os')).loadavg()[0]!.toFixed(2),
   };

@@ -7,6 +7,8 @@ import { systemClock, type Clock } from './services/clock.ts';
 import { createServices, type Services } from './services/index.ts';
 import { LocalNotifier, type Notifier } from './services/notifier.ts';
 import { PostgresNotifier } from './services/postgres-notifier.ts';
+import { newThreadChannel, ThreadNotifier, type ThreadChannel } from './services/thread-notifier.ts';
+import { startWorkerThreads, type WorkerThreads } from './worker-threads.ts';
 import { migrate, openDatabase, type OpenOptions } from './storage/database.ts';
 import { createStorage, type Storage } from './storage/index.ts';
 import { RetentionPurgeJob } from './jobs/retention-purge.ts';
@@ -19,8 +21,13 @@ export interface OpenedServer {
 }
 
 /** Storage and services without HTTP: what the CLI uses for offline administration. */
-export async function openServer(config: Config, clock: Clock = systemClock, options: OpenOptions = {}): Promise<OpenedServer> {
-  const opened = openDatabase(config.database, options);
+export interface ServerOpenOptions extends OpenOptions {
+  /** SQLite with worker threads: the channel on which this server's threads tell each other of commits. */
+  threads?: ThreadChannel | undefined;
+}
+
+export async function openServer(config: Config, clock: Clock = systemClock, options: ServerOpenOptions = {}): Promise<OpenedServer> {
+  const opened = openDatabase(config.database, { ...options, threadWriteLock: options.threads?.writeLock });
   const { db, close } = opened;
   try {
     await migrate(db);
@@ -29,7 +36,9 @@ export async function openServer(config: Config, clock: Clock = systemClock, opt
     throw err;
   }
   const storage = createStorage(opened);
-  const notifier: Notifier = config.database.kind === 'postgres' ? new PostgresNotifier(config.database.url) : new LocalNotifier();
+  // On PostgreSQL every thread and process listens to the database; SQLite's threads tell each other.
+  const notifier: Notifier =
+    config.database.kind === 'postgres' ? new PostgresNotifier(config.database.url) : options.threads ? new ThreadNotifier(options.threads) : new LocalNotifier();
   try {
     await notifier.start(await storage.stream.current());
   } catch (err) {
@@ -54,19 +63,83 @@ export interface RunningServer extends OpenedServer {
   app: App;
   /** The base URL the server is listening on. */
   url: string;
+  /**
+   * With worker threads and `threadPorts: 'separate'` (tests), the URL of each thread, the first
+   * being this thread's; otherwise only `url`.
+   */
+  threadUrls: string[];
 }
 
-export async function startServer(config: Config, clock: Clock = systemClock, options: AppOptions = {}): Promise<RunningServer> {
-  const opened = await openServer(config, clock, { checkpointInBackground: true });
-  const app = await buildApp(opened.services, options);
-  opened.services.receiptsTyping.start();
+export interface StartOptions extends AppOptions {
+  /**
+   * With workers > 1: 'shared' (default) has every thread listen on the configured port (the kernel
+   * spreads connections over them); 'separate' gives each thread a port of its own, so that tests
+   * can address each thread.
+   */
+  threadPorts?: 'shared' | 'separate';
+}
+
+/**
+ * Starts the server. With `workers` > 1 this thread serves too, and starts the other threads once it
+ * has migrated the database and listens; background jobs (checkpoints, purge, typing expiry) run only here.
+ */
+export async function startServer(config: Config, clock: Clock = systemClock, options: StartOptions = {}): Promise<RunningServer> {
+  const { threadPorts = 'shared', ...appOptions } = options;
+  const threads = config.workers > 1 ? newThreadChannel() : undefined;
+  const server = await startOne(config, clock, appOptions, { threads, reusePort: threads !== undefined && threadPorts === 'shared', primary: true });
+  if (!threads) return server;
+  let pool: WorkerThreads;
+  try {
+    const port = threadPorts === 'shared' ? new URL(server.url).port : '0';
+    // The public URL is this thread's (derived from the bound port if need be), for every thread.
+    const threadConfig: Config = { ...config, port: Number(port), publicUrlDerived: false };
+    pool = await startWorkerThreads(config.workers - 1, { config: threadConfig, threads, webRoot: appOptions.webRoot }, (err) => {
+      server.app.log.fatal({ error: err.message }, 'a worker thread failed; stopping');
+      process.exit(1);
+    });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return {
+    ...server,
+    threadUrls: [server.url, ...pool.urls],
+    close: async () => {
+      await pool.stop();
+      await server.close();
+    },
+  };
+}
+
+/** What a worker thread needs to serve alongside the first (structured-cloned into it). */
+export interface ThreadServerData {
+  config: Config;
+  threads: ThreadChannel;
+  webRoot: string | false | undefined;
+}
+
+/** A worker thread's server: no migrations to wait for, no background jobs of its own. */
+export function startThreadServer(data: ThreadServerData): Promise<RunningServer> {
+  return startOne(data.config, systemClock, { webRoot: data.webRoot }, { threads: data.threads, reusePort: true, primary: false });
+}
+
+async function startOne(
+  config: Config,
+  clock: Clock,
+  appOptions: AppOptions,
+  role: { threads: ThreadChannel | undefined; reusePort: boolean; primary: boolean },
+): Promise<RunningServer> {
+  const opened = await openServer(config, clock, { checkpointInBackground: role.primary, checkpointElsewhere: !role.primary, threads: role.threads });
+  const app = await buildApp(opened.services, appOptions);
+  if (role.primary) opened.services.receiptsTyping.start();
   const purgeJob = new RetentionPurgeJob({
-    intervalMs: config.retention.purgeIntervalMs,
+    intervalMs: role.primary ? config.retention.purgeIntervalMs : null,
     runOnce: () => opened.services.retention.runOnce(),
     onError: (err) => app.log.error({ job: 'retention-purge', error: err instanceof Error ? err.message : String(err) }, 'retention purge failed'),
   });
   try {
-    await app.listen({ port: config.port, host: config.bind });
+    // reusePort: the threads of one server listen on one port (Linux spreads the connections).
+    await app.listen({ port: config.port, host: config.bind, ...(role.reusePort ? { reusePort: true } : {}) } as { port: number; host: string });
   } catch (err) {
     await opened.close();
     throw err;
@@ -82,6 +155,7 @@ export async function startServer(config: Config, clock: Clock = systemClock, op
     ...opened,
     app,
     url,
+    threadUrls: [url],
     close: async () => {
       await purgeJob.stop();
       await app.close();

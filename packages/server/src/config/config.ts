@@ -27,6 +27,7 @@ const Settings = Type.Object(
     public_url: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'Where clients reach this server (advertised in /.well-known/matrix/client). Default: http://<bind>:<port>.' })),
     bind: Type.String({ minLength: 1, description: 'Address to listen on.' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Port to listen on (0 picks a free one).' }),
+    workers: Type.Integer({ minimum: 1, maximum: 64, description: 'Threads that serve HTTP on the port, each with its own database connection; more use more cores (e.g. the number of cores, with PostgreSQL or SQLite). 1: a single thread.' }),
     data_dir: Type.String({ minLength: 1, description: 'Folder for the embedded database, the signing key and (later) media.' }),
     database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'A postgres:// URL selects PostgreSQL instead of the embedded SQLite database.' })),
     registration: Type.Enum(['closed', 'token', 'open'], { description: 'closed: only administrators create accounts; token: registration tokens; open: anyone (development only).' }),
@@ -77,6 +78,7 @@ export const defaults: Settings = {
   server_name: 'localhost',
   bind: '127.0.0.1',
   port: 8008,
+  workers: 1,
   data_dir: './data',
   registration: 'closed',
   rate_limits: 'on',
@@ -137,6 +139,8 @@ export interface Config {
   publicUrlDerived: boolean;
   bind: string;
   port: number;
+  /** Threads serving HTTP (worker-threads.ts); 1 = this thread alone. */
+  workers: number;
   dataDir: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
   registration: 'closed' | 'token' | 'open';
@@ -274,6 +278,7 @@ export function loadConfig(
     publicUrlDerived: s.public_url === undefined,
     bind: s.bind,
     port: s.port,
+    workers: s.workers,
     dataDir: resolve(cwd, s.data_dir),
     database: s.database_url
       ? { kind: 'postgres', url: s.database_url }

@@ -5,7 +5,7 @@
  * LISTEN/NOTIFY (postgres-notifier.ts) so that a long-poll held by one server process wakes for a
  * write made by another.
  */
-import { RecentEvents } from './sync/recent-events.ts';
+import { RecentEvents, type CommittedEvents } from './sync/recent-events.ts';
 
 /**
  * Kinds of change besides room events, so /sync can skip looking where nothing changed; `sessions`
@@ -37,8 +37,11 @@ export interface WaitInterest {
 }
 
 export interface Notifier {
-  /** Called after a commit: wakes local waiters (and, across processes, the others'). */
-  publish(change: StreamChange): void;
+  /**
+   * Called after a commit is durable: wakes local waiters (and, across processes, the others').
+   * `events` are the events it committed, for other threads' recent-events windows.
+   */
+  publish(change: StreamChange, events?: CommittedEvents): void;
   /** Resolves when a change concerns the interest, the timeout passes, or `signal` aborts. */
   wait(interest: WaitInterest, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** How many long-polls are waiting in this process. */
@@ -50,6 +53,11 @@ export interface Notifier {
   readonly heardUpTo: number;
   /** Positions below this were committed before the notifier started (or while it was cut off): nothing is known about them. */
   readonly floor: number;
+  /**
+   * Resolves once every change up to `position` has been heard, or after `patienceMs` (then the
+   * caller reads from the database what the notifier cannot vouch for).
+   */
+  untilHeard(position: number, patienceMs: number): Promise<void>;
   /** Whether `key` ("e:"+room events, "t:"/"r:" typing/receipts of a room, "a:"/"m:" account data/memberships of a user) changed after `since`. */
   changedSince(key: string, since: number): boolean;
   /** Recently committed events, kept in step with what this notifier heard (see sync/recent-events). */
@@ -67,11 +75,39 @@ export interface Notifier {
    * then the committed position, and caches need no notice sent to other processes.
    */
   readonly soleWriter: boolean;
+  /**
+   * The committed stream position when known without asking the database: what this process heard
+   * when it makes every write, or what the threads of one process share. Undefined: ask the database.
+   */
+  readonly committedUpTo: number | undefined;
   /** Resolves once every other process has been sent (and this one has heard back) what was published so far; at once in-process. */
   settled(): Promise<void>;
   /** Starts tracking from the database's current position. */
   start(current: number): void | Promise<void>;
   close(): Promise<void>;
+}
+
+/** Someone waiting until a position is reached (heard, confirmed, echoed), or their patience runs out. */
+export interface PositionWaiter {
+  position: number;
+  /** Resolves the wait (and leaves the set); called when the position is reached, or by the timer. */
+  done: () => void;
+}
+
+/** Adds a waiter for `position` to `waiters`; it resolves when its `done` is called or after `patienceMs`. */
+export function waitInSet(waiters: Set<PositionWaiter>, position: number, patienceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const waiter: PositionWaiter = {
+      position,
+      done: () => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve();
+      },
+    };
+    const timer = setTimeout(waiter.done, patienceMs);
+    waiters.add(waiter);
+  });
 }
 
 interface Waiter {
@@ -109,6 +145,8 @@ export class LocalNotifier implements Notifier {
   /** Last position of a change that woke the waiters of each room ("r" + id) or user ("u" + id). */
   readonly #lastWoke = new Map<string, number>();
   readonly #markListeners = new Map<ChangeKind, MarkListener[]>();
+  /** Callers of `untilHeard` waiting for the gap-free mark to reach their position. */
+  readonly #hearWaiters = new Set<PositionWaiter>();
 
   get waiting() {
     return this.#count;
@@ -128,6 +166,10 @@ export class LocalNotifier implements Notifier {
 
   get soleWriter() {
     return true;
+  }
+
+  get committedUpTo(): number | undefined {
+    return this.#heardUpTo;
   }
 
   settled(): Promise<void> {
@@ -157,7 +199,13 @@ export class LocalNotifier implements Notifier {
     this.#lastChanged.clear();
     this.#lastWoke.clear();
     this.recent.reset(current);
+    for (const waiter of this.#hearWaiters) if (waiter.position <= this.#heardUpTo) waiter.done();
     for (const kind of this.#markListeners.keys()) this.#tell(kind, 'all');
+  }
+
+  untilHeard(position: number, patienceMs: number): Promise<void> {
+    if (this.#heardUpTo >= position) return Promise.resolve();
+    return waitInSet(this.#hearWaiters, position, patienceMs);
   }
 
   changedSince(key: string, since: number): boolean {
@@ -165,7 +213,7 @@ export class LocalNotifier implements Notifier {
     return (this.#lastChanged.get(key) ?? 0) > since;
   }
 
-  publish(change: StreamChange): void {
+  publish(change: StreamChange, _events?: CommittedEvents): void {
     this.deliver(change);
   }
 
@@ -190,6 +238,7 @@ export class LocalNotifier implements Notifier {
     } else {
       this.#pending.set(change.first, change.position);
     }
+    for (const waiter of this.#hearWaiters) if (waiter.position <= this.#heardUpTo) waiter.done();
   }
 
   /** Wakes the local waiters a change concerns. */

@@ -3,7 +3,7 @@
  * a NOTIFY, and every process LISTENs and delivers the others' changes to its own waiters and caches.
  */
 import pg from 'pg';
-import { LocalNotifier, type StreamChange } from './notifier.ts';
+import { LocalNotifier, waitInSet, type PositionWaiter, type StreamChange } from './notifier.ts';
 
 const CHANNEL = 'caduceus_stream';
 const GAP_CHECK_MS = 2_000;
@@ -30,7 +30,7 @@ export class PostgresNotifier extends LocalNotifier {
    * PostgreSQL hands a notice to every listener at once, so its return means the others have it too.
    */
   readonly #unechoed = new Set<number>();
-  readonly #echoWaiters = new Set<{ upTo: number; done: () => void }>();
+  readonly #echoWaiters = new Set<PositionWaiter>();
 
   constructor(url: string, onError: (err: Error) => void = () => {}) {
     super();
@@ -46,6 +46,11 @@ export class PostgresNotifier extends LocalNotifier {
 
   override get soleWriter() {
     return false;
+  }
+
+  /** Other processes commit too: the database knows the position. */
+  override get committedUpTo(): number | undefined {
+    return undefined;
   }
 
   /** Starts listening; resolves once the LISTEN is in place. */
@@ -148,24 +153,13 @@ export class PostgresNotifier extends LocalNotifier {
   override settled(): Promise<void> {
     if (this.#unechoed.size === 0 || !this.live) return Promise.resolve();
     const upTo = Math.max(...this.#unechoed);
-    return new Promise<void>((resolve) => {
-      const waiter = {
-        upTo,
-        done: () => {
-          clearTimeout(timer);
-          this.#echoWaiters.delete(waiter);
-          resolve();
-        },
-      };
-      const timer = setTimeout(waiter.done, ECHO_PATIENCE_MS);
-      this.#echoWaiters.add(waiter);
-    });
+    return waitInSet(this.#echoWaiters, upTo, ECHO_PATIENCE_MS);
   }
 
   #echoed(position: number) {
     if (!this.#unechoed.delete(position)) return;
     for (const waiter of this.#echoWaiters) {
-      if (![...this.#unechoed].some((p) => p <= waiter.upTo)) waiter.done();
+      if (![...this.#unechoed].some((p) => p <= waiter.position)) waiter.done();
     }
   }
 

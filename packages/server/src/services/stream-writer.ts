@@ -74,6 +74,8 @@ export class StreamWriter {
         // the only connection, and readers queued behind it all wake (and re-queue) at each release.
         // Meanwhile more jobs join the next batch.
         if (!first) await new Promise((resolve) => setImmediate(resolve));
+        // With worker threads, wait (without blocking this thread) while another one writes.
+        await this.#storage.writeTurn();
         const batch = this.#queue.splice(0, MAX_BATCH);
         try {
           await this.#runBatch(batch);
@@ -166,13 +168,16 @@ export class StreamWriter {
     if (last > 0) {
       try {
         this.#notifier.recent.addCommitted(first, last, committed);
-        this.#notifier.publish({
-          first,
-          position: last,
-          rooms: [...rooms],
-          users: [...users],
-          marks: Object.fromEntries([...marks].map(([kind, keys]) => [kind, [...keys]])),
-        });
+        this.#notifier.publish(
+          {
+            first,
+            position: last,
+            rooms: [...rooms],
+            users: [...users],
+            marks: Object.fromEntries([...marks].map(([kind, keys]) => [kind, [...keys]])),
+          },
+          committed,
+        );
       } finally {
         if (afterNotice) void this.#notifier.settled().then(acknowledge);
       }

@@ -13,6 +13,7 @@ import { migrations } from './migrations/index.ts';
 import { kyselySqliteDatabase } from './node-sqlite-dialect.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { WalDurability } from './wal-durability.ts';
+import { ThreadWriteLock } from './thread-write-lock.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -24,6 +25,8 @@ export interface OpenDatabase {
   durable(): Promise<void>;
   /** Whether a commit is still waiting for `durable`. */
   readonly commitsPending: boolean;
+  /** Resolves when another thread of this server is not writing (SQLite with worker threads; at once otherwise). */
+  writeTurn(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,14 +60,14 @@ function openSqlite(path: string, options: OpenOptions): OpenDatabase {
   const wal = new WalDurability(path);
   // Checkpoints run on their own thread (wal-checkpointer.ts), not inside the server's commits.
   let checkpointer: WalCheckpointer | undefined;
-  if (options.checkpointInBackground) {
-    sqlite.exec('PRAGMA wal_autocheckpoint = 0');
-    checkpointer = new WalCheckpointer(path);
-  }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite, () => wal.noteCommit()) }) });
+  if (options.checkpointInBackground || options.checkpointElsewhere) sqlite.exec('PRAGMA wal_autocheckpoint = 0');
+  if (options.checkpointInBackground) checkpointer = new WalCheckpointer(path);
+  const lock = options.threadWriteLock ? new ThreadWriteLock(options.threadWriteLock) : undefined;
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite, () => wal.noteCommit(), lock) }) });
   return {
     db,
     engine: 'sqlite',
+    writeTurn: () => lock?.free() ?? Promise.resolve(),
     durable: () => wal.flush(),
     get commitsPending() {
       return wal.pending;
@@ -85,12 +88,16 @@ function openPostgres(url: string): OpenDatabase {
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // PostgreSQL answers a commit once it is durable (its own synchronous_commit).
-  return { db, engine: 'postgres', durable: () => Promise.resolve(), commitsPending: false, close: () => db.destroy() };
+  return { db, engine: 'postgres', durable: () => Promise.resolve(), commitsPending: false, writeTurn: () => Promise.resolve(), close: () => db.destroy() };
 }
 
 export interface OpenOptions {
   /** SQLite: checkpoint the log on a worker thread (the server) rather than inside commits (short-lived tools). */
   checkpointInBackground?: boolean;
+  /** SQLite: another thread of this server checkpoints the log (a worker thread's connection never does). */
+  checkpointElsewhere?: boolean;
+  /** SQLite with worker threads: the 4 bytes of their shared write lock (thread-write-lock.ts). */
+  threadWriteLock?: SharedArrayBuffer | undefined;
 }
 
 export function openDatabase(database: Config['database'], options: OpenOptions = {}): OpenDatabase {

@@ -77,6 +77,11 @@ export interface Storage extends Stores {
    */
   durable(): Promise<void>;
   readonly commitsPending: boolean;
+  /**
+   * Resolves when no other thread of this server is writing: a batch writer waits here for its turn
+   * without blocking its thread (SQLite with worker threads; at once otherwise).
+   */
+  writeTurn(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,7 @@ export function createStorage(opened: OpenDatabase): Storage {
     ...storesOver(db, engine),
     engine,
     durable: () => opened.durable(),
+    writeTurn: () => opened.writeTurn(),
     get commitsPending() {
       return opened.commitsPending;
     },

@@ -1,11 +1,13 @@
 /**
  * Lets Kysely's SQLite dialect run on node:sqlite (Kysely ships one for better-sqlite3's API).
  * Prepared statements are cached: SQLite compiles each statement once per connection instead of per query.
+ * With worker threads, writes take `lock` first (thread-write-lock.ts).
  * `onCommit` hears of every statement that ended a write outside a transaction (an autocommitted
  * write, or a commit), so that wal-durability.ts knows when the log needs syncing.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import type { ThreadWriteLock } from './thread-write-lock.ts';
 
 const STATEMENT_CACHE_SIZE = 500;
 
@@ -18,28 +20,67 @@ function toSqliteValue(value: unknown): SQLInputValue {
 /** Statements that cannot write (anything else may: inserts with `returning` read too). */
 const READ_ONLY = /^\s*select\b/i;
 
+/**
+ * How a statement deals with the threads' write lock: `begin` takes it for the transaction, `end`
+ * (commit, rollback) lets go, `write` holds it for itself when outside a transaction.
+ */
+type LockRole = 'begin' | 'end' | 'write' | undefined;
+
+function lockRoleOf(sql: string): LockRole {
+  if (sql === 'begin immediate') return 'begin';
+  if (sql === 'commit' || sql === 'rollback') return 'end';
+  return READ_ONLY.test(sql) ? undefined : 'write';
+}
+
 class CachedStatement implements SqliteStatement {
   readonly reader: boolean;
   readonly #statement: StatementSync;
   /** Called after the statement ran when it may have committed a write. */
   readonly #afterWrite: (() => void) | undefined;
+  readonly #database: DatabaseSync;
+  readonly #lock: ThreadWriteLock | undefined;
+  readonly #lockRole: LockRole;
 
-  constructor(statement: StatementSync, sql: string, afterWrite: (() => void) | undefined) {
+  constructor(database: DatabaseSync, statement: StatementSync, sql: string, afterWrite: (() => void) | undefined, lock: ThreadWriteLock | undefined) {
+    this.#database = database;
     this.#statement = statement;
     this.reader = statement.columns().length > 0;
     this.#afterWrite = READ_ONLY.test(sql) ? undefined : afterWrite;
+    this.#lock = lock;
+    this.#lockRole = lock ? lockRoleOf(sql) : undefined;
   }
 
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    const rows = this.#statement.all(...parameters.map(toSqliteValue));
-    this.#afterWrite?.();
-    return rows;
+    return this.#locked(() => {
+      const rows = this.#statement.all(...parameters.map(toSqliteValue));
+      this.#afterWrite?.();
+      return rows;
+    });
   }
 
   run(parameters: ReadonlyArray<unknown>) {
-    const { changes, lastInsertRowid } = this.#statement.run(...parameters.map(toSqliteValue));
-    this.#afterWrite?.();
-    return { changes, lastInsertRowid };
+    return this.#locked(() => {
+      const { changes, lastInsertRowid } = this.#statement.run(...parameters.map(toSqliteValue));
+      this.#afterWrite?.();
+      return { changes, lastInsertRowid };
+    });
+  }
+
+  /** Runs the statement under the threads' write lock as its role says (see LockRole). */
+  #locked<R>(execute: () => R): R {
+    const role = this.#lockRole;
+    if (role === undefined || (role === 'write' && this.#database.isTransaction)) return execute();
+    const lock = this.#lock!;
+    if (role !== 'end') lock.acquire();
+    let ok = false;
+    try {
+      const result = execute();
+      ok = true;
+      return result;
+    } finally {
+      // A transaction keeps the lock until its commit or rollback; a failed begin never had SQLite's.
+      if (role !== 'begin' || !ok) lock.release();
+    }
   }
 
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
@@ -47,7 +88,7 @@ class CachedStatement implements SqliteStatement {
   }
 }
 
-export function kyselySqliteDatabase(database: DatabaseSync, onCommit?: () => void): SqliteDatabase {
+export function kyselySqliteDatabase(database: DatabaseSync, onCommit?: () => void, lock?: ThreadWriteLock): SqliteDatabase {
   const cache = new Map<string, CachedStatement>();
   const afterWrite = onCommit && (() => {
     if (!database.isTransaction) onCommit();
@@ -64,7 +105,7 @@ export function kyselySqliteDatabase(database: DatabaseSync, onCommit?: () => vo
         // Refresh its place in the least-recently-used order.
         cache.delete(sql);
       } else {
-        statement = new CachedStatement(database.prepare(sql), sql, afterWrite);
+        statement = new CachedStatement(database, database.prepare(sql), sql, afterWrite, lock);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       }
       cache.set(sql, statement);

@@ -51,6 +51,10 @@ export class KyselyToDeviceStore implements ToDeviceStore {
   }
 
   async acknowledge(userId: string, deviceId: string, upTo: number) {
+    // Mostly there is nothing to delete: a read first keeps such a sync from taking the write lock
+    // (which other server threads or processes wait on).
+    const { rows } = await sql<{ one: number }>`select 1 as one from to_device_messages where user_id = ${userId} and device_id = ${deviceId} and stream_id <= ${upTo} limit 1`.execute(this.#db);
+    if (rows.length === 0) return;
     await sql`delete from to_device_messages where user_id = ${userId} and device_id = ${deviceId} and stream_id <= ${upTo}`.execute(this.#db);
   }
 }

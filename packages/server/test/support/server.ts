@@ -56,6 +56,8 @@ export interface TestServerOptions {
   logStream?: NodeJS.WritableStream;
   /** Serve the built web app (packages/web/dist) at `/`, as `npm start` does; off by default. */
   serveWeb?: boolean;
+  /** With `workers` > 1: 'separate' gives each thread its own port (`threadUrls`), to address each one. */
+  threadPorts?: 'shared' | 'separate';
 }
 
 export async function startTestServer(settings: Partial<Settings> = {}, options: TestServerOptions = {}): Promise<TestServer> {

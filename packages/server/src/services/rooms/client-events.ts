@@ -42,8 +42,20 @@ export function clientEventOf(event: PersistedEvent, extra: Record<string, unkno
   };
 }
 
+/**
+ * The parsed JSON of rows that are formatted again and again: /sync hands the same row objects
+ * (from the recent-events window) to every member a message wakes, and each answer needs the event
+ * parsed. Read-only: formatting copies what it changes.
+ */
+const parsedRows = new WeakMap<EventRow, { event: PersistedEvent; unsigned: Record<string, unknown> }>();
+
 export function clientEvent(row: EventRow, options: FormatOptions): ClientEvent {
-  return clientEventOf(JSON.parse(row.json) as PersistedEvent, JSON.parse(row.unsigned) as Record<string, unknown>, options);
+  let parsed = parsedRows.get(row);
+  if (!parsed) {
+    parsed = { event: JSON.parse(row.json) as PersistedEvent, unsigned: JSON.parse(row.unsigned) as Record<string, unknown> };
+    parsedRows.set(row, parsed);
+  }
+  return clientEventOf(parsed.event, parsed.unsigned, options);
 }
 
 /** Stripped state (spec: "StrippedStateEvent"), for invites. */

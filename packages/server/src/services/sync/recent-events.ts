@@ -62,7 +62,10 @@ export class RecentEvents {
     this.#clear(position);
   }
 
-  /** The stream writer: a batch (first..last) committed these events. */
+  /**
+   * A batch (first..last) committed these events: this process's stream writer, or (worker threads)
+   * another thread's, whose batch may arrive after a later one.
+   */
   addCommitted(first: number, last: number, committed: CommittedEvents) {
     if (this.#own.size >= MAX_OWN_BATCHES) this.#own.clear();
     this.#own.set(first, last);
@@ -85,7 +88,9 @@ export class RecentEvents {
         txn: txn && { userId: txn.userId, deviceId: txn.deviceId, txnId: txn.txnId },
         addedAt: now,
       };
-      room.events.push(entry);
+      // Positions the window no longer vouches for stay out.
+      if (row.streamOrdering <= room.validFrom) continue;
+      insertInOrder(room.events, entry);
       this.#byId.set(row.eventId, entry);
       if (room.events.length > MAX_EVENTS_PER_ROOM) {
         const dropped = room.events.shift()!;
@@ -160,4 +165,12 @@ export class RecentEvents {
     this.#byId.clear();
     this.#floor = position;
   }
+}
+
+/** Appends `entry`, or puts it in position order when a later event is already there (another thread's batch heard late). */
+function insertInOrder(events: RecentEvent[], entry: RecentEvent) {
+  let at = events.length;
+  while (at > 0 && events[at - 1]!.row.streamOrdering > entry.row.streamOrdering) at--;
+  if (at === events.length) events.push(entry);
+  else events.splice(at, 0, entry);
 }

@@ -34,6 +34,9 @@ export interface SyncRequest {
 /** Bounds on the in-memory caches (they are only shortcuts: clearing them costs queries, not correctness). */
 const MAX_CACHED_USERS = 50_000;
 
+/** How long /sync waits for the notice of a commit made elsewhere before it reads the database instead. */
+const HEAR_PATIENCE_MS = 50;
+
 /** Longest long-poll we hold, whatever the client asks. */
 export const MAX_SYNC_TIMEOUT_MS = 60_000;
 
@@ -74,6 +77,9 @@ export class SyncService {
     for (;;) {
       // The committed position (so a client sees its own writes, whichever process took them).
       const upTo = await this.#committedPosition();
+      // Another thread's or process's commit not heard yet: its notice is on its way, and once it
+      // arrives this answer comes from memory instead of the database.
+      if (this.#notifier.heardUpTo < upTo) await this.#notifier.untilHeard(upTo, HEAR_PATIENCE_MS);
       const from = since !== undefined ? Math.min(since, upTo) : undefined;
       // A long-poll arriving when the notifier has heard everything and knows of no change for this
       // user since `from` waits before building anything (the build would be empty): a busy client
@@ -102,12 +108,12 @@ export class SyncService {
   }
 
   /**
-   * From memory when this process makes every write: its notifier hears each commit before the
-   * writer's callers resume, so a client's own writes are in. Otherwise another process may have
-   * committed what this one has not heard yet: the database's position.
+   * From memory when the notifier knows it (this process makes every write and hears each commit
+   * before the writer's callers resume, or its threads share the position), so a client's own writes
+   * are in. Otherwise another process may have committed what this one has not heard yet: the database's position.
    */
   #committedPosition(): Promise<number> | number {
-    return this.#notifier.soleWriter ? this.#notifier.heardUpTo : this.#storage.stream.current();
+    return this.#notifier.committedUpTo ?? this.#storage.stream.current();
   }
 
   /** Puts on record which rooms' events the answer hands out (coalesced per device, room and minute), before it goes. */
