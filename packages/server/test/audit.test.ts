@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { canonicalJson } from '@caduceus/core';
+import { canonicalJson, MatrixError } from '@caduceus/core';
 import { verifyAuditTrail } from '../src/compliance/audit/index.ts';
 import { READ_COALESCING_MS } from '../src/compliance/audit/trail.ts';
 import type { AuditEntryRow } from '../src/storage/index.ts';
@@ -228,6 +228,25 @@ describe('audit trail: what is recorded', () => {
     server.clock.advance(READ_COALESCING_MS);
     assert.equal((await mallory.api.get(`/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.name/`)).status, 403);
     assert.deepEqual((await refusedReads()).map((e) => [e.outcome, e.details.via]), [['refused', 'messages'], ['refused', 'state']]);
+  });
+
+  test('in one write batch, an entry whose job is rolled back leaves no gap: the next entry follows the last kept one', async () => {
+    const { writer, audit } = server.services;
+    const record = (action: string) => (ctx: { stores: Parameters<typeof audit.record>[1] }) => audit.record({ action, outcome: 'success' }, ctx.stores);
+    // Queued together, so they share one transaction; the middle job fails after its entry is written.
+    const outcomes = await Promise.allSettled([
+      writer.write(record('test.batch.first')),
+      writer.write(async (ctx) => {
+        await record('test.batch.rolled_back')(ctx);
+        throw new MatrixError('M_FORBIDDEN', 'refused after writing');
+      }),
+      writer.write(record('test.batch.last')),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const entries = await server.storage.audit.entries({ action: 'test.batch.', limit: 10 });
+    assert.deepEqual(entries.map((e) => e.action), ['test.batch.first', 'test.batch.last']);
+    assert.equal(entries[1]!.seq, entries[0]!.seq + 1, 'consecutive: the rolled-back entry left no hole');
+    assert.equal(entries[1]!.prevHash, entries[0]!.hash, 'chained to the entry that was kept');
   });
 
   test('everything recorded above forms one intact hash chain', async () => {

@@ -65,6 +65,11 @@ export interface AuditStore {
   /** The newest entry (call after lock()). */
   head(): Promise<{ seq: number; hash: string } | undefined>;
   append(row: AuditEntryRow): Promise<void>;
+  /**
+   * A savepoint of this transaction was rolled back: what the store remembers of the chain within
+   * the transaction (the lock taken, its own newest entry) may be gone with it.
+   */
+  rolledBackToSavepoint(): void;
   addCheckpoint(row: AuditCheckpointRow): Promise<void>;
   latestCheckpoint(): Promise<AuditCheckpointRow | undefined>;
   checkpoints(): Promise<AuditCheckpointRow[]>;
@@ -97,19 +102,37 @@ const toCheckpoint = (r: CheckpointRow): AuditCheckpointRow => ({ seq: Number(r.
 export class KyselyAuditStore implements AuditStore {
   readonly #db: Kysely<Database>;
   readonly #engine: Engine;
-  constructor(db: Kysely<Database>, engine: Engine) {
+  /**
+   * Within one transaction (a store made for it), the chain lock once taken and the entry this
+   * transaction appended last: nobody else can append until it ends, so a batch of audited writes
+   * needs the lock and the head once, not once per entry. Never kept outside a transaction.
+   */
+  readonly #transactional: boolean;
+  #locked = false;
+  #head: { seq: number; hash: string } | undefined;
+
+  constructor(db: Kysely<Database>, engine: Engine, transactional = false) {
     this.#db = db;
     this.#engine = engine;
+    this.#transactional = transactional;
   }
 
   async lock() {
+    if (this.#locked) return;
     // Hot path (every audited write): plain templates, as for stream positions.
     if (this.#engine === 'postgres') await sql`select id from audit_chain_lock where id = 1 for update`.execute(this.#db);
+    this.#locked = this.#transactional;
   }
 
   async head() {
+    if (this.#head) return this.#head;
     const { rows } = await sql<{ seq: number; hash: string }>`select seq, hash from audit_log order by seq desc limit 1`.execute(this.#db);
     return rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : undefined;
+  }
+
+  rolledBackToSavepoint() {
+    this.#locked = false;
+    this.#head = undefined;
   }
 
   async append(r: AuditEntryRow) {
@@ -118,6 +141,8 @@ export class KyselyAuditStore implements AuditStore {
       values (${r.seq}, ${r.ts}, ${r.actorUserId}, ${r.actorDeviceId}, ${r.actorAddress}, ${r.actorUserAgent}, ${r.action}, ${r.outcome}, ${r.target}, ${r.requestId}, ${r.details}, ${r.prevHash}, ${r.hash})`.execute(
       this.#db,
     );
+    // Only once the row is in: a failed insert leaves nothing remembered.
+    if (this.#transactional && this.#locked) this.#head = { seq: r.seq, hash: r.hash };
   }
 
   async addCheckpoint(r: AuditCheckpointRow) {

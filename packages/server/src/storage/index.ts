@@ -85,7 +85,8 @@ export interface Storage extends Stores {
   close(): Promise<void>;
 }
 
-function storesOver(db: Kysely<Database>, engine: Engine): Stores {
+/** `transactional`: the stores of one transaction (they may remember what only it can change). */
+function storesOver(db: Kysely<Database>, engine: Engine, transactional = false): Stores {
   return {
     users: new KyselyUserStore(db),
     sessions: new KyselySessionStore(db),
@@ -111,7 +112,7 @@ function storesOver(db: Kysely<Database>, engine: Engine): Stores {
     settings: new KyselySettingsStore(db),
     adminViews: new KyselyAdminViewStore(db),
     departments: new KyselyDepartmentStore(db),
-    audit: new KyselyAuditStore(db, engine),
+    audit: new KyselyAuditStore(db, engine, transactional),
     retention: new KyselyRetentionStore(db, engine),
     syncBatch: new KyselySyncBatchStore(db),
   };
@@ -128,13 +129,14 @@ export function createStorage(opened: OpenDatabase): Storage {
       return opened.commitsPending;
     },
     transaction: async (work) => {
-      const result = await db.transaction().execute((trx) => work(storesOver(trx, engine)));
+      const result = await db.transaction().execute((trx) => work(storesOver(trx, engine, true)));
       await opened.durable();
       return result;
     },
     batchTransaction: async (work, size) => {
       const single = size === 1;
       const trx = await db.startTransaction().execute();
+      const stores = storesOver(trx, engine, true);
       try {
         let jobs = 0;
         const isolate = async <U>(job: () => Promise<U>): Promise<U> => {
@@ -148,10 +150,11 @@ export function createStorage(opened: OpenDatabase): Storage {
             return result;
           } catch (err) {
             await sql`rollback to savepoint ${sql.id(name)}`.execute(trx);
+            stores.audit.rolledBackToSavepoint();
             throw err;
           }
         };
-        const result = await work(storesOver(trx, engine), isolate);
+        const result = await work(stores, isolate);
         await trx.commit().execute();
         await opened.durable();
         return result;

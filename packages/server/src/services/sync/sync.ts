@@ -17,6 +17,7 @@ import type { Principal } from '../sessions.ts';
 import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
 import { invitedRoom, joinedRoom, leftRoom, token, type JoinedRoomExtras, type RoomSyncContext, type UnreadCache } from './room-sync.ts';
 import { freshJoinedRooms } from './fresh-rooms.ts';
+import { PositionReads } from './position-reads.ts';
 
 export interface SyncRequest {
   since?: string | undefined;
@@ -60,6 +61,7 @@ export class SyncService {
 
   readonly #keys: KeyService;
   readonly #audit: AuditTrail;
+  readonly #positionReads: PositionReads;
 
   constructor(storage: Storage, notifier: Notifier, clock: Clock, pushRules: PushRuleService, keys: KeyService, audit: AuditTrail) {
     this.#storage = storage;
@@ -68,15 +70,19 @@ export class SyncService {
     this.#pushRules = pushRules;
     this.#keys = keys;
     this.#audit = audit;
+    this.#positionReads = new PositionReads(() => storage.stream.current());
   }
 
   async sync(principal: Principal, request: SyncRequest): Promise<Record<string, unknown>> {
     const since = request.since !== undefined ? parseSyncToken(request.since) : undefined;
     const deadline = Date.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
     let lookedFirst = false;
+    let previous: number | undefined;
     for (;;) {
-      // The committed position (so a client sees its own writes, whichever process took them).
-      const upTo = await this.#committedPosition();
+      // The committed position (so a client sees its own writes, whichever process took them);
+      // once woken, what woke the long-poll is heard, and that is enough.
+      const upTo = previous === undefined ? await this.#committedPosition() : this.#positionAfterWake(previous);
+      previous = upTo;
       // Another thread's or process's commit not heard yet: its notice is on its way, and once it
       // arrives this answer comes from memory instead of the database.
       if (this.#notifier.heardUpTo < upTo) await this.#notifier.untilHeard(upTo, HEAR_PATIENCE_MS);
@@ -102,7 +108,7 @@ export class SyncService {
       await request.checkSession?.();
       if (Date.now() >= deadline || request.signal?.aborted) {
         // Woken by the deadline: one last look, so a change that raced the timeout is not held back.
-        return this.#recordReads((await this.#build(principal, from, await this.#committedPosition(), request)).response);
+        return this.#recordReads((await this.#build(principal, from, this.#positionAfterWake(upTo), request)).response);
       }
     }
   }
@@ -113,7 +119,17 @@ export class SyncService {
    * are in. Otherwise another process may have committed what this one has not heard yet: the database's position.
    */
   #committedPosition(): Promise<number> | number {
-    return this.#notifier.committedUpTo ?? this.#storage.stream.current();
+    return this.#notifier.committedUpTo ?? this.#positionReads.current();
+  }
+
+  /**
+   * The position a woken long-poll answers up to: the committed one when known without a query;
+   * otherwise (PostgreSQL) what the notifier has heard, which includes whatever woke it. A write
+   * acknowledged by another process while the poll was held and not heard yet comes with the next
+   * sync (a new request reads the database's position). Saves a query per delivery.
+   */
+  #positionAfterWake(previous: number): number {
+    return this.#notifier.committedUpTo ?? Math.max(previous, this.#notifier.heardUpTo);
   }
 
   /** Puts on record which rooms' events the answer hands out (coalesced per device, room and minute), before it goes. */
