@@ -175,6 +175,29 @@ describe('audit trail: what is recorded', () => {
     assert.deepEqual(synced.map((e) => e.details.via), ['sync']);
   });
 
+  test("each device's minute runs from its own last record, so devices are not all recorded again at once", async () => {
+    const alice = await registerUser(server);
+    const bob = await registerUser(server);
+    const roomId = await createRoom(alice);
+    await invite(alice, roomId, bob.userId);
+    await join(bob, roomId);
+    const readsBy = async (user: TestUser) => find(await entries(server), 'event.read', (e) => e.target.roomId === roomId && e.actorDeviceId === user.deviceId && e.details.via === 'messages');
+    const messages = (user: TestUser) => user.api.get(`/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b`);
+
+    await messages(alice);
+    server.clock.advance(READ_COALESCING_MS * 0.6);
+    await messages(bob);
+    server.clock.advance(READ_COALESCING_MS * 0.5);
+    // A minute and more since Alice's record, half a minute since Bob's.
+    await messages(alice);
+    await messages(bob);
+    assert.equal((await readsBy(alice)).length, 2, "Alice's read is recorded again");
+    assert.equal((await readsBy(bob)).length, 1, "Bob's is not: his minute is not over");
+    server.clock.advance(READ_COALESCING_MS * 0.5);
+    await messages(bob);
+    assert.equal((await readsBy(bob)).length, 2, 'until it is');
+  });
+
   test('a media download is recorded', async () => {
     const alice = await registerUser(server);
     const upload = await fetch(`${server.url}/_matrix/media/v3/upload`, { method: 'POST', headers: { Authorization: `Bearer ${alice.accessToken}`, 'Content-Type': 'text/plain' }, body: 'scan results' });

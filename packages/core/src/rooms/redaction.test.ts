@@ -117,6 +117,14 @@ describe('redaction of top-level keys', () => {
     assert.deepEqual(redactContent('m.room.create', ['x'], '11'), {});
   });
 
+  test('a "__proto__" key in content survives as the plain key it was sent as', () => {
+    const content = JSON.parse('{"room_version": "11", "__proto__": {"injected": true}}') as Record<string, Json>;
+    const redacted = redactContent('m.room.create', content, '11');
+    assert.equal(Object.getPrototypeOf(redacted), Object.prototype);
+    assert.deepEqual(Object.keys(redacted).sort(), ['__proto__', 'room_version']);
+    assert.equal(JSON.stringify(redacted), '{"room_version":"11","__proto__":{"injected":true}}');
+  });
+
   test('an inherited key name like "constructor" is not mistaken for an event type', () => {
     assert.deepEqual(redactContent('constructor', { a: 1 }, '10'), {});
     assert.deepEqual(redactContent('toString', { a: 1 }, '11'), {});

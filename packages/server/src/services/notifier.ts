@@ -58,8 +58,11 @@ export interface Notifier {
    * caller reads from the database what the notifier cannot vouch for).
    */
   untilHeard(position: number, patienceMs: number): Promise<void>;
-  /** Whether `key` ("e:"+room events, "t:"/"r:" typing/receipts of a room, "a:"/"m:" account data/memberships of a user) changed after `since`. */
-  changedSince(key: string, since: number): boolean;
+  /**
+   * Whether a change of `kind` marked `key` after `since`: a room for events, typing and receipts; a
+   * user for the other kinds (`ANY_DEVICE_LIST_CHANGE` with deviceLists: anyone's device list).
+   */
+  changedSince(kind: ChangeKind, key: string, since: number): boolean;
   /** Recently committed events, kept in step with what this notifier heard (see sync/recent-events). */
   readonly recent: RecentEvents;
   /**
@@ -115,19 +118,7 @@ interface Waiter {
   wake: () => void;
 }
 
-const MARK_PREFIX: Record<ChangeKind, string> = {
-  events: 'e:',
-  typing: 't:',
-  receipts: 'r:',
-  accountData: 'a:',
-  memberships: 'm:',
-  deviceLists: 'd:',
-  toDevice: 'td:',
-  sessions: 's:',
-  oneTimeKeys: 'k:',
-};
-/** Set whenever any user's devices or keys change, so /sync knows when to look at all. */
-export const ANY_DEVICE_LIST_CHANGE = 'd:*';
+export const ANY_DEVICE_LIST_CHANGE = '*';
 
 export class LocalNotifier implements Notifier {
   readonly #byUser = new Map<string, Set<Waiter>>();
@@ -140,8 +131,8 @@ export class LocalNotifier implements Notifier {
   #floor = Number.MAX_SAFE_INTEGER;
   /** Changes heard out of order (another process notified late), by first position. */
   readonly #pending = new Map<number, number>();
-  /** Last position at which each key changed. */
-  readonly #lastChanged = new Map<string, number>();
+  /** Per kind, the last position at which each key changed (keyed by the ids themselves: no strings built per look-up). */
+  readonly #lastChanged = new Map<ChangeKind, Map<string, number>>();
   /** Last position of a change that woke the waiters of each room ("r" + id) or user ("u" + id). */
   readonly #lastWoke = new Map<string, number>();
   readonly #markListeners = new Map<ChangeKind, MarkListener[]>();
@@ -208,9 +199,9 @@ export class LocalNotifier implements Notifier {
     return waitInSet(this.#hearWaiters, position, patienceMs);
   }
 
-  changedSince(key: string, since: number): boolean {
+  changedSince(kind: ChangeKind, key: string, since: number): boolean {
     if (since < this.#floor) return true;
-    return (this.#lastChanged.get(key) ?? 0) > since;
+    return (this.#lastChanged.get(kind)?.get(key) ?? 0) > since;
   }
 
   publish(change: StreamChange, _events?: CommittedEvents): void {
@@ -220,11 +211,13 @@ export class LocalNotifier implements Notifier {
   #record(change: StreamChange) {
     // Before the gap-free mark moves: whoever trusts it must find the window already in step.
     this.recent.observe(change);
-    const note = (key: string) => {
-      if ((this.#lastChanged.get(key) ?? 0) < change.position) this.#lastChanged.set(key, change.position);
-    };
     for (const [kind, keys] of Object.entries(change.marks ?? {}) as Array<[ChangeKind, readonly string[]]>) {
-      for (const key of keys) note(MARK_PREFIX[kind] + key);
+      let changed = this.#lastChanged.get(kind);
+      if (!changed) this.#lastChanged.set(kind, (changed = new Map()));
+      const note = (key: string) => {
+        if ((changed.get(key) ?? 0) < change.position) changed.set(key, change.position);
+      };
+      for (const key of keys) note(key);
       if (kind === 'deviceLists' && keys.length > 0) note(ANY_DEVICE_LIST_CHANGE);
       if (keys.length > 0) this.#tell(kind, keys);
     }

@@ -47,7 +47,7 @@ export interface AuditTrail {
   /**
    * Records that the current caller read events of these rooms (`event.read`) or this media
    * (`media.read`) — or, with outcome `refused`, tried to and was not allowed (not in the room).
-   * Coalesced: only the first read per device, target, outcome and minute is written, and it is
+   * Coalesced: a read is written at most once a minute per device, target and outcome, and it is
    * written before the promise resolves, so the caller answers only once the read is on record.
    */
   recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome?: 'success' | 'refused'): Promise<void>;

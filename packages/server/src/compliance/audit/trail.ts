@@ -13,9 +13,13 @@ import { GENESIS_HASH, entryHash, signCheckpoint } from './chain.ts';
 
 export const CHECKPOINT_EVERY_ENTRIES = 1000;
 export const CHECKPOINT_EVERY_MS = 10 * 60_000;
-/** Reads of the same target by the same device are recorded once per this window. */
+/**
+ * Reads of the same target by the same device are recorded at most once this long, counted from
+ * each one's own last record: windows shared by everyone would bring every device's next read to
+ * the database at once each minute (a thousand busy clients, a thousand writes in a second).
+ */
 export const READ_COALESCING_MS = 60_000;
-/** Bound on the coalescing map (it is cleared every window anyway). */
+/** Bound on the coalescing map (past it, records older than the window are dropped). */
 const MAX_COALESCED_READS = 100_000;
 
 /** What the current request says about who is acting (see http/request-context). */
@@ -36,8 +40,8 @@ export class HashChainedAuditTrail implements AuditTrail {
   readonly #request: () => RequestFacts | undefined;
   /** When this process last saw a checkpoint written (undefined: not looked yet). */
   #lastCheckpointTs: number | undefined;
-  readonly #reads = new Map<string, Promise<void>>();
-  #readWindow = 0;
+  /** Per outcome, device and target: when its read was last recorded, and that write. */
+  readonly #reads = new Map<string, { at: number; write: Promise<void> }>();
 
   constructor(storage: Storage, clock: Clock, key: SigningKey, request: () => RequestFacts | undefined) {
     this.#storage = storage;
@@ -62,11 +66,8 @@ export class HashChainedAuditTrail implements AuditTrail {
   async recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome: 'success' | 'refused' = 'success'): Promise<void> {
     if (targets.length === 0) return;
     const request = this.#request();
-    const window = Math.floor(this.#clock.now() / READ_COALESCING_MS);
-    if (window !== this.#readWindow || this.#reads.size >= MAX_COALESCED_READS) {
-      this.#reads.clear();
-      this.#readWindow = window;
-    }
+    const now = this.#clock.now();
+    if (this.#reads.size >= MAX_COALESCED_READS) this.#forgetReadsBefore(now - READ_COALESCING_MS);
     const reader = request ? `${outcome}\u0000${request.userId}\u0000${request.deviceId}` : undefined;
     const waits: Promise<void>[] = [];
     const fresh: Array<{ key: string | undefined; target: ReadTarget }> = [];
@@ -75,7 +76,7 @@ export class HashChainedAuditTrail implements AuditTrail {
       // A read already being recorded in this window: wait for that write rather than skip it, so
       // no answer goes out before its read is on record.
       const earlier = key ? this.#reads.get(key) : undefined;
-      if (earlier) waits.push(earlier);
+      if (earlier && earlier.at <= now && now - earlier.at < READ_COALESCING_MS) waits.push(earlier.write);
       else fresh.push({ key, target });
     }
     if (fresh.length > 0) {
@@ -83,14 +84,20 @@ export class HashChainedAuditTrail implements AuditTrail {
       const write = this.#storage.transaction(async (stores) => {
         for (const entry of entries) await this.#append(stores, entry);
       });
-      for (const { key } of fresh) if (key) this.#reads.set(key, write);
+      for (const { key } of fresh) if (key) this.#reads.set(key, { at: now, write });
       // A failed write is forgotten, so the next read tries again.
       write.catch(() => {
-        for (const { key } of fresh) if (key && this.#reads.get(key) === write) this.#reads.delete(key);
+        for (const { key } of fresh) if (key && this.#reads.get(key)?.write === write) this.#reads.delete(key);
       });
       waits.push(write);
     }
     await Promise.all(waits);
+  }
+
+  /** Drops coalescing records from before `cutoff` (and all of them if that is not enough). */
+  #forgetReadsBefore(cutoff: number) {
+    for (const [key, read] of this.#reads) if (read.at < cutoff) this.#reads.delete(key);
+    if (this.#reads.size >= MAX_COALESCED_READS) this.#reads.clear();
   }
 
   /** The entry's own columns: actor fields not given come from the current request. */

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.ts';
 import type { Notifier } from '../notifier.ts';
 import type { PushRuleService } from '../push-rules.ts';
 import type { KeyService } from '../keys.ts';
-import { ANY_DEVICE_LIST_CHANGE } from '../notifier.ts';
+import { ANY_DEVICE_LIST_CHANGE, type ChangeKind } from '../notifier.ts';
 import { changedDeviceLists, leftDeviceLists } from './device-lists.ts';
 import type { Principal } from '../sessions.ts';
 import { eventPasses, roomPasses, type SyncFilterLike } from './event-filter.ts';
@@ -152,7 +152,7 @@ export class SyncService {
   async #acknowledgeToDevice(principal: Principal, since: number, trustNotifier: boolean) {
     const key = `${principal.userId}\u0000${principal.deviceId}`;
     const acked = this.#toDeviceAcked.get(key);
-    const nothingNew = trustNotifier && acked !== undefined && acked <= since && !this.#notifier.changedSince(`td:${principal.userId}`, acked);
+    const nothingNew = trustNotifier && acked !== undefined && acked <= since && !this.#notifier.changedSince('toDevice', principal.userId, acked);
     if (!nothingNew) await this.#storage.toDevice.acknowledge(principal.userId, principal.deviceId, since);
     if (this.#toDeviceAcked.size >= MAX_CACHED_USERS) this.#toDeviceAcked.clear();
     if (acked === undefined || since > acked) this.#toDeviceAcked.set(key, since);
@@ -161,7 +161,7 @@ export class SyncService {
   /** A user's memberships, cached until the notifier says they changed. */
   async #memberships(userId: string, upTo: number, trustNotifier: boolean) {
     const cached = this.#membershipCache.get(userId);
-    if (trustNotifier && cached && !this.#notifier.changedSince(`m:${userId}`, cached.at)) return cached;
+    if (trustNotifier && cached && !this.#notifier.changedSince('memberships', userId, cached.at)) return cached;
     const fresh = { at: upTo, rows: await this.#storage.events.roomsOf(userId), forgotten: await this.#storage.rooms.forgottenBy(userId) };
     if (this.#membershipCache.size >= MAX_CACHED_USERS) this.#membershipCache.clear();
     this.#membershipCache.set(userId, fresh);
@@ -204,22 +204,22 @@ export class SyncService {
     const joinedIds = joined.map((m) => m.roomId);
     const incremental = since !== undefined;
     // On an incremental sync, look only where the notifier says something changed after `since`.
-    const changed = (prefix: string, ids: string[]) => (incremental && trustNotifier ? ids.filter((id) => notifier.changedSince(prefix + id, since)) : ids);
+    const changed = (kind: ChangeKind, ids: string[]) => (incremental && trustNotifier ? ids.filter((id) => notifier.changedSince(kind, id, since)) : ids);
 
-    const eventRooms = changed('e:', joinedIds);
+    const eventRooms = changed('events', joinedIds);
     const rangeEvents = incremental && eventRooms.length > 0 ? await this.#eventsInRange(eventRooms, since, upTo, trustNotifier, now) : [];
     const eventsByRoom = groupBy(rangeEvents, (e) => e.roomId);
     // Incremental: rooms whose typing set changed (so "stopped typing" is told too); initial: rooms where someone types.
-    const typingCandidates = changed('t:', joinedIds);
+    const typingCandidates = changed('typing', joinedIds);
     const typingChanged = incremental && typingCandidates.length > 0 ? await stores.ephemeral.typingRoomsChanged(typingCandidates, since, upTo) : incremental ? [] : joinedIds;
     const typingNow = groupBy(typingChanged.length > 0 ? await stores.ephemeral.typingIn(typingChanged, now) : [], (t) => t.roomId);
     const typingRooms = new Set(incremental ? typingChanged : typingNow.keys());
-    const receiptRooms = changed('r:', joinedIds);
+    const receiptRooms = changed('receipts', joinedIds);
     const receipts = groupBy(
       receiptRooms.length === 0 ? [] : incremental ? await stores.ephemeral.receiptsChanged(receiptRooms, since, upTo) : await stores.ephemeral.receiptsOf(joinedIds),
       (r) => r.roomId,
     );
-    const accountDataChanged = !incremental || !trustNotifier || notifier.changedSince(`a:${userId}`, since);
+    const accountDataChanged = !incremental || !trustNotifier || notifier.changedSince('accountData', userId, since);
     const accountData = accountDataChanged ? (await stores.accountData.changedSince(userId, since ?? 0)).filter((a) => a.streamId <= upTo) : [];
     const roomAccountData = groupBy(accountData.filter((a) => a.roomId !== GLOBAL_ROOM), (a) => a.roomId);
 
@@ -236,7 +236,7 @@ export class SyncService {
       membershipStream: m.streamOrdering,
       unread: this.#unread,
       recent: trustNotifier ? notifier.recent : undefined,
-      receiptsChanged: !incremental || !trustNotifier || notifier.changedSince(`r:${m.roomId}`, since),
+      receiptsChanged: !incremental || !trustNotifier || notifier.changedSince('receipts', m.roomId, since),
     });
     const roomDataOf = (roomId: string): AccountDataEvent[] =>
       (roomAccountData.get(roomId) ?? []).filter((a) => eventPasses(filter?.room?.account_data, { type: a.type })).map((a) => ({ type: a.type, content: a.content }));
@@ -291,12 +291,12 @@ export class SyncService {
     // Acknowledging does not wait for new messages: a fresh sync must never see acknowledged ones again.
     if (incremental) await this.#acknowledgeToDevice(principal, since, trustNotifier);
     let toDevice: Array<{ sender: string; type: string; content: Record<string, unknown> }> = [];
-    if (!incremental || !trustNotifier || notifier.changedSince(`td:${userId}`, since)) {
+    if (!incremental || !trustNotifier || notifier.changedSince('toDevice', userId, since)) {
       toDevice = (await stores.toDevice.pending(userId, principal.deviceId, since ?? 0, upTo)).map((m) => ({ sender: m.sender, type: m.type, content: m.content }));
     }
 
     const deviceListsChanged = incremental
-      ? await changedDeviceLists(stores, userId, joined, since, upTo, rangeEvents, !trustNotifier || notifier.changedSince(ANY_DEVICE_LIST_CHANGE, since))
+      ? await changedDeviceLists(stores, userId, joined, since, upTo, rangeEvents, !trustNotifier || notifier.changedSince('deviceLists', ANY_DEVICE_LIST_CHANGE, since))
       : [];
     // Every room the user is in counts for "still shares a room", whatever the filter shows.
     const deviceListsLeft = incremental
