@@ -27,7 +27,7 @@ export interface ServerOpenOptions extends OpenOptions {
 }
 
 export async function openServer(config: Config, clock: Clock = systemClock, options: ServerOpenOptions = {}): Promise<OpenedServer> {
-  const opened = openDatabase(config.database, { ...options, threadWriteLock: options.threads?.writeLock });
+  const opened = openDatabase(config.database, { ...options, threadWriteLock: options.threads?.writeLock, threadDurability: options.threads?.durability });
   const { db, close } = opened;
   try {
     await migrate(db);

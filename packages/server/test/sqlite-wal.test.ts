@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sql } from 'kysely';
 import { openDatabase, migrate } from '../src/storage/database.ts';
+import { SHARED_DURABILITY_BYTES } from '../src/storage/wal-durability.ts';
 import { testEngine } from './support/server.ts';
 
 const skip = testEngine !== 'sqlite' ? 'the write-ahead log is SQLite’s' : false;
@@ -54,6 +55,25 @@ test('a commit is pending until the log is synced; concurrent waiters all see it
     assert.equal(opened.commitsPending, false, 'a read is not a commit');
   } finally {
     await opened.close();
+  }
+});
+
+test('with worker threads, one connection’s commit is pending for the other until synced, and either one’s sync covers it', { skip }, async () => {
+  const { opened: first, path } = await openTemp(false);
+  // Two connections to one file sharing their counts, as two threads of one server do.
+  const shared = new SharedArrayBuffer(SHARED_DURABILITY_BYTES);
+  await first.close();
+  const a = openDatabase({ kind: 'sqlite', path }, { threadDurability: shared });
+  const b = openDatabase({ kind: 'sqlite', path }, { threadDurability: shared });
+  try {
+    assert.equal(b.commitsPending, false);
+    await sql`insert into scratch (body) values ('through a')`.execute(a.db);
+    assert.equal(b.commitsPending, true, 'the other connection must not answer with it before it is on disk');
+    await b.durable();
+    assert.equal(a.commitsPending, false, 'the other connection’s sync covered it: one file');
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
 

@@ -14,6 +14,7 @@
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { LocalNotifier, waitInSet, type PositionWaiter, type StreamChange } from './notifier.ts';
 import type { CommittedEvents } from './sync/recent-events.ts';
+import { SHARED_DURABILITY_BYTES } from '../storage/wal-durability.ts';
 
 /** What one server needs to join its threads' channel (passed to each worker thread). */
 export interface ThreadChannel {
@@ -23,6 +24,8 @@ export interface ThreadChannel {
   committed: SharedArrayBuffer;
   /** The threads' write lock on the SQLite file (storage/thread-write-lock.ts). */
   writeLock: SharedArrayBuffer;
+  /** Their commit counts, so none answers with a commit that is not on disk yet (storage/wal-durability.ts). */
+  durability: SharedArrayBuffer;
 }
 
 export function newThreadChannel(): ThreadChannel {
@@ -30,6 +33,7 @@ export function newThreadChannel(): ThreadChannel {
     name: `caduceus-threads-${process.pid}-${Math.random().toString(36).slice(2)}`,
     committed: new SharedArrayBuffer(8),
     writeLock: new SharedArrayBuffer(4),
+    durability: new SharedArrayBuffer(SHARED_DURABILITY_BYTES),
   };
 }
 

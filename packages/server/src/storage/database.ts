@@ -57,7 +57,7 @@ function openSqlite(path: string, options: OpenOptions): OpenDatabase {
     sqlite.close();
     throw new Error(`SQLite could not use a write-ahead log for ${path} (journal mode "${mode}"); put the data folder on a local file system`);
   }
-  const wal = new WalDurability(path);
+  const wal = new WalDurability(path, options.threadDurability);
   // Checkpoints run on their own thread (wal-checkpointer.ts), not inside the server's commits.
   let checkpointer: WalCheckpointer | undefined;
   if (options.checkpointInBackground || options.checkpointElsewhere) sqlite.exec('PRAGMA wal_autocheckpoint = 0');
@@ -98,6 +98,8 @@ export interface OpenOptions {
   checkpointElsewhere?: boolean;
   /** SQLite with worker threads: the 4 bytes of their shared write lock (thread-write-lock.ts). */
   threadWriteLock?: SharedArrayBuffer | undefined;
+  /** SQLite with worker threads: their shared commit counts (wal-durability.ts). */
+  threadDurability?: SharedArrayBuffer | undefined;
 }
 
 export function openDatabase(database: Config['database'], options: OpenOptions = {}): OpenDatabase {

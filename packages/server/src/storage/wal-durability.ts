@@ -12,35 +12,46 @@
  * the log before each checkpoint copies it into the database, so nothing synced here can be undone.
  * The log file is the same inode for as long as the server's connection is open (SQLite deletes it
  * only when the last connection closes), so one file descriptor serves the whole run.
+ *
+ * With worker threads each has its own connection and its own WalDurability, but the counts are
+ * shared: a thread must not answer with another thread's commit before that is on disk, and an
+ * fsync by any of them covers every commit counted before it started (it is one file).
  */
 import { open, type FileHandle } from 'node:fs/promises';
+
+/** Bytes of the counts worker threads share (see `WalDurability`'s `shared`). */
+export const SHARED_DURABILITY_BYTES = 16;
+
+const COMMITS = 0;
+const DURABLE = 1;
 
 export class WalDurability {
   readonly #walPath: string;
   #file: FileHandle | undefined;
-  /** Commits counted so far, and how many of them are known to be on disk. */
-  #commits = 0;
-  #durable = 0;
+  /** Commits counted so far, and how many of them are known to be on disk (this thread's, or all threads'). */
+  readonly #counts: BigInt64Array;
   #flushing: Promise<void> | undefined;
 
-  constructor(databasePath: string) {
+  /** `shared`: SHARED_DURABILITY_BYTES shared by the threads of one server, so they count together. */
+  constructor(databasePath: string, shared?: SharedArrayBuffer) {
     this.#walPath = `${databasePath}-wal`;
+    this.#counts = new BigInt64Array(shared ?? new ArrayBuffer(SHARED_DURABILITY_BYTES), 0, 2);
   }
 
   /** Called by the connection after each statement that ended a write outside a transaction. */
   noteCommit(): void {
-    this.#commits++;
+    Atomics.add(this.#counts, COMMITS, 1n);
   }
 
   /** Whether a commit has not reached the disk yet. */
   get pending(): boolean {
-    return this.#durable < this.#commits;
+    return Atomics.load(this.#counts, DURABLE) < Atomics.load(this.#counts, COMMITS);
   }
 
   /** Resolves once every commit made so far is on disk; rejects if the disk refused. */
   async flush(): Promise<void> {
-    const target = this.#commits;
-    while (this.#durable < target) {
+    const target = Atomics.load(this.#counts, COMMITS);
+    while (Atomics.load(this.#counts, DURABLE) < target) {
       // A flush already running may have started before our commit: wait for it, then start the next.
       this.#flushing ??= this.#flushOnce().finally(() => (this.#flushing = undefined));
       await this.#flushing;
@@ -48,10 +59,13 @@ export class WalDurability {
   }
 
   async #flushOnce(): Promise<void> {
-    const covers = this.#commits;
+    const covers = Atomics.load(this.#counts, COMMITS);
     this.#file ??= await open(this.#walPath, 'r+');
     await this.#file.datasync();
-    if (covers > this.#durable) this.#durable = covers;
+    // Raise the durable count to what this fsync covered (another thread's may have covered more).
+    for (let seen = Atomics.load(this.#counts, DURABLE); seen < covers; seen = Atomics.load(this.#counts, DURABLE)) {
+      if (Atomics.compareExchange(this.#counts, DURABLE, seen, covers) === seen) break;
+    }
   }
 
   /** After the database connection has closed. */
