@@ -114,8 +114,11 @@ export class RecentEvents {
     for (const roomId of rooms) {
       const room = this.#rooms.get(roomId);
       if (room) {
-        for (const e of room.events) this.#byId.delete(e.row.eventId);
-        room.events = [];
+        // Its events up to the change are not all here; this process's later ones (committed after
+        // it, heard before it) are, and stay.
+        const kept = room.events.filter((e) => e.row.streamOrdering > change.position);
+        for (const e of room.events) if (e.row.streamOrdering <= change.position) this.#byId.delete(e.row.eventId);
+        room.events = kept;
         room.validFrom = Math.max(room.validFrom, change.position);
       } else {
         this.#rooms.set(roomId, { validFrom: change.position, events: [] });
