@@ -20,12 +20,15 @@ export interface OpenedServer {
   close(): Promise<void>;
 }
 
-/** Storage and services without HTTP: what the CLI uses for offline administration. */
 export interface ServerOpenOptions extends OpenOptions {
-  /** SQLite with worker threads: the channel on which this server's threads tell each other of commits. */
+  /**
+   * With worker threads: what this server's threads share (on SQLite they tell each other of
+   * commits over it; on PostgreSQL the database tells them).
+   */
   threads?: ThreadChannel | undefined;
 }
 
+/** Storage and services without HTTP: what the CLI uses for offline administration. */
 export async function openServer(config: Config, clock: Clock = systemClock, options: ServerOpenOptions = {}): Promise<OpenedServer> {
   const opened = openDatabase(config.database, { ...options, threadWriteLock: options.threads?.writeLock, threadDurability: options.threads?.durability });
   const { db, close } = opened;
