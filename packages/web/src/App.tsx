@@ -21,6 +21,13 @@ type State =
 
 const NOTICE_KEY = 'caduceus.notice';
 
+/**
+ * Clients whose user chose to sign out. Their requests still in flight answer 401 once the logout
+ * is through, which the SDK reports as "logged out elsewhere": that must not replace the sign-out's
+ * own notice ("You signed out.") with the one for a session ended from elsewhere.
+ */
+const signingOut = new WeakSet<MatrixClient>();
+
 /** Erases everything local, then reloads onto the sign-in page (a fresh page holds no open databases). */
 async function wipeAndReload(client: MatrixClient | undefined, notice: string): Promise<void> {
   client?.stopClient();
@@ -39,6 +46,7 @@ export function App() {
     startMessenger(session)
       .then((client) => {
         client.on(HttpApiEvent.SessionLoggedOut, (error: MatrixError) => {
+          if (signingOut.has(client)) return;
           if (error.data?.soft_logout === true) {
             // Soft logout: the keys stay; signing in again resumes this device.
             client.stopClient();
@@ -80,6 +88,7 @@ export function App() {
       return <LoginScreen onSignedIn={start} {...(state.notice ? { notice: state.notice } : {})} />;
     case 'ready': {
       const signOut = async () => {
+        signingOut.add(state.client);
         try {
           await state.client.logout(true);
         } catch {
