@@ -112,9 +112,16 @@ describe('automatic logoff', () => {
     const user = await registerUser(server);
     const tablet = await login(server, user, { initial_device_display_name: 'Ward tablet' });
     await tablet.api.request('GET', '/_matrix/client/v3/account/whoami', undefined, { 'User-Agent': 'Element/1.11 (ward tablet)' });
-    const res = await user.api.get('/_caduceus/client/v1/sessions');
+    // "Last seen" is written beside the request, not before its answer (a failed write must not fail
+    // the request it describes): the list shows it moments later.
+    let res = await user.api.get('/_caduceus/client/v1/sessions');
+    const tabletView = () => res.body.sessions.find((s: { device_id: string }) => s.device_id === tablet.device_id);
+    for (let attempt = 0; attempt < 40 && tabletView()?.user_agent === undefined; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      res = await user.api.get('/_caduceus/client/v1/sessions');
+    }
     assert.equal(res.status, 200);
-    const view = res.body.sessions.find((s: { device_id: string }) => s.device_id === tablet.device_id);
+    const view = tabletView();
     assert.equal(view.display_name, 'Ward tablet');
     assert.equal(view.user_agent, 'Element/1.11 (ward tablet)');
     assert.equal(view.last_seen_ip, '127.0.0.1');
