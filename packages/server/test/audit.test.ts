@@ -13,7 +13,7 @@ import { verifyAuditTrail } from '../src/compliance/audit/index.ts';
 import { READ_COALESCING_MS } from '../src/compliance/audit/trail.ts';
 import type { AuditEntryRow } from '../src/storage/index.ts';
 import { enc } from './support/api.ts';
-import { createRoom, invite, join, send, sync } from './support/rooms.ts';
+import { createRoom, invite, join, roomOfTwo, send, sync } from './support/rooms.ts';
 import { startTestServer, testEngine, type TestServer } from './support/server.ts';
 import { login, passwordAuth, registerUser, type TestUser } from './support/users.ts';
 
@@ -176,11 +176,7 @@ describe('audit trail: what is recorded', () => {
   });
 
   test("each device's minute runs from its own last record, so devices are not all recorded again at once", async () => {
-    const alice = await registerUser(server);
-    const bob = await registerUser(server);
-    const roomId = await createRoom(alice);
-    await invite(alice, roomId, bob.userId);
-    await join(bob, roomId);
+    const { alice, bob, roomId } = await roomOfTwo(server);
     const readsBy = async (user: TestUser) => find(await entries(server), 'event.read', (e) => e.target.roomId === roomId && e.actorDeviceId === user.deviceId && e.details.via === 'messages');
     const messages = (user: TestUser) => user.api.get(`/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b`);
 

@@ -98,7 +98,7 @@ export interface PositionWaiter {
 }
 
 /** Adds a waiter for `position` to `waiters`; it resolves when its `done` is called or after `patienceMs`. */
-export function waitInSet(waiters: Set<PositionWaiter>, position: number, patienceMs: number): Promise<void> {
+function waitInSet(waiters: Set<PositionWaiter>, position: number, patienceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const waiter: PositionWaiter = {
       position,
@@ -112,6 +112,60 @@ export function waitInSet(waiters: Set<PositionWaiter>, position: number, patien
     waiters.add(waiter);
   });
 }
+
+/**
+ * Positions this process sent to the others and that they have not all confirmed yet (PostgreSQL:
+ * the NOTIFY came back; threads: every other thread answered), and who waits for them. A lost
+ * confirmation must not hold anyone up for good: waits end after `patienceMs`.
+ */
+export class Confirmations {
+  /** Position → confirmations still to come. */
+  readonly #pending = new Map<number, number>();
+  readonly #waiters = new Set<PositionWaiter>();
+  readonly #patienceMs: number;
+
+  constructor(patienceMs: number) {
+    this.#patienceMs = patienceMs;
+  }
+
+  get size() {
+    return this.#pending.size;
+  }
+
+  /** `position` was sent; `count` confirmations of it are to come. */
+  expect(position: number, count = 1) {
+    // Bounded: confirmations that stopped coming (a lost connection, a peer shutting down).
+    if (this.#pending.size >= MAX_UNCONFIRMED) this.forget();
+    if (count > 0) this.#pending.set(position, count);
+  }
+
+  confirm(position: number) {
+    const left = this.#pending.get(position);
+    if (left === undefined) return;
+    if (left > 1) {
+      this.#pending.set(position, left - 1);
+      return;
+    }
+    this.#pending.delete(position);
+    for (const waiter of this.#waiters) {
+      if (![...this.#pending.keys()].some((p) => p <= waiter.position)) waiter.done();
+    }
+  }
+
+  /** Resolves once everything expected so far is confirmed (or patience ran out). */
+  settled(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return waitInSet(this.#waiters, Math.max(...this.#pending.keys()), this.#patienceMs);
+  }
+
+  /** Confirmations that will never come: nobody waits for them. */
+  forget() {
+    this.#pending.clear();
+    for (const waiter of this.#waiters) waiter.done();
+  }
+}
+
+const MAX_UNCONFIRMED = 10_000;
 
 interface Waiter {
   interest: WaitInterest;

@@ -3,7 +3,7 @@
  * a NOTIFY, and every process LISTENs and delivers the others' changes to its own waiters and caches.
  */
 import pg from 'pg';
-import { LocalNotifier, waitInSet, type PositionWaiter, type StreamChange } from './notifier.ts';
+import { Confirmations, LocalNotifier, type StreamChange } from './notifier.ts';
 
 const CHANNEL = 'caduceus_stream';
 const GAP_CHECK_MS = 2_000;
@@ -29,8 +29,7 @@ export class PostgresNotifier extends LocalNotifier {
    * Positions this process published whose notice has not come back through its own LISTEN yet.
    * PostgreSQL hands a notice to every listener at once, so its return means the others have it too.
    */
-  readonly #unechoed = new Set<number>();
-  readonly #echoWaiters = new Set<PositionWaiter>();
+  readonly #unechoed = new Confirmations(ECHO_PATIENCE_MS);
 
   constructor(url: string, onError: (err: Error) => void = () => {}) {
     super();
@@ -100,7 +99,7 @@ export class PostgresNotifier extends LocalNotifier {
         } else {
           this.deliver({ first: parsed.f, position: parsed.p, rooms: parsed.r ?? [], users: parsed.u ?? [], marks: parsed.m });
         }
-        this.#echoed(parsed.p);
+        this.#unechoed.confirm(parsed.p);
       } catch (err) {
         this.#onError(err as Error);
       }
@@ -108,7 +107,7 @@ export class PostgresNotifier extends LocalNotifier {
     client.on('error', (err) => {
       // Notices may be lost from here on: caches stop serving until the reset after reconnecting.
       this.#live = false;
-      this.#forgetEchoes();
+      this.#unechoed.forget();
       this.#onError(err);
       void this.#reconnect();
     });
@@ -129,7 +128,7 @@ export class PostgresNotifier extends LocalNotifier {
         const { rows } = await this.#publisher.query<{ value: string }>("SELECT value FROM stream_counters WHERE name = 'main'");
         this.reset(Number(rows[0]?.value ?? 0));
         this.#live = true;
-        this.#forgetEchoes();
+        this.#unechoed.forget();
         this.deliver('everyone');
         return;
       } catch (err) {
@@ -142,36 +141,22 @@ export class PostgresNotifier extends LocalNotifier {
     this.deliver(change);
     let payload = JSON.stringify({ f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks });
     if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ f: change.first, p: change.position, all: true });
-    if (this.#unechoed.size >= 10_000) this.#forgetEchoes();
-    this.#unechoed.add(change.position);
+    this.#unechoed.expect(change.position);
     this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: Error) => {
-      this.#echoed(change.position);
+      this.#unechoed.confirm(change.position);
       this.#onError(err);
     });
   }
 
   override settled(): Promise<void> {
-    if (this.#unechoed.size === 0 || !this.live) return Promise.resolve();
-    const upTo = Math.max(...this.#unechoed);
-    return waitInSet(this.#echoWaiters, upTo, ECHO_PATIENCE_MS);
+    return this.live ? this.#unechoed.settled() : Promise.resolve();
   }
 
-  #echoed(position: number) {
-    if (!this.#unechoed.delete(position)) return;
-    for (const waiter of this.#echoWaiters) {
-      if (![...this.#unechoed].some((p) => p <= waiter.position)) waiter.done();
-    }
-  }
 
-  /** Notices lost with a connection never come back: nobody waits for them. */
-  #forgetEchoes() {
-    this.#unechoed.clear();
-    for (const waiter of this.#echoWaiters) waiter.done();
-  }
 
   override async close() {
     this.#closed = true;
-    this.#forgetEchoes();
+    this.#unechoed.forget();
     clearInterval(this.#watchdog);
     await super.close();
     await this.#listener?.end().catch(() => {});

@@ -12,7 +12,7 @@
  * loss could take back.
  */
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { LocalNotifier, waitInSet, type PositionWaiter, type StreamChange } from './notifier.ts';
+import { Confirmations, LocalNotifier, type StreamChange } from './notifier.ts';
 import type { CommittedEvents } from './sync/recent-events.ts';
 import { SHARED_DURABILITY_BYTES } from '../storage/wal-durability.ts';
 
@@ -44,16 +44,14 @@ type Message =
 
 /** How long `settled` waits for the other threads to confirm (a thread that died must not hold anyone up for good). */
 const CONFIRM_PATIENCE_MS = 1_000;
-const MAX_UNCONFIRMED = 10_000;
 
 export class ThreadNotifier extends LocalNotifier {
   readonly #channel: BroadcastChannel;
   readonly #committed: BigInt64Array;
   /** The other threads that have said hello (only they are waited for). */
   readonly #peers = new Set<number>();
-  /** Per position this thread published: the peers that have not confirmed hearing it yet. */
-  readonly #unconfirmed = new Map<number, Set<number>>();
-  readonly #confirmWaiters = new Set<PositionWaiter>();
+  /** The positions this thread published, until every other thread has confirmed hearing them. */
+  readonly #unconfirmed = new Confirmations(CONFIRM_PATIENCE_MS);
   #closed = false;
 
   constructor(channel: ThreadChannel) {
@@ -83,18 +81,12 @@ export class ThreadNotifier extends LocalNotifier {
   override publish(change: StreamChange, events?: CommittedEvents): void {
     this.#raiseCommitted(change.position);
     this.deliver(change);
-    if (this.#peers.size > 0) {
-      // Bounded: a peer that stopped answering (shutting down) must not make this grow for good.
-      if (this.#unconfirmed.size >= MAX_UNCONFIRMED) this.#forgetUnconfirmed();
-      this.#unconfirmed.set(change.position, new Set(this.#peers));
-    }
+    this.#unconfirmed.expect(change.position, this.#peers.size);
     this.#channel.postMessage({ kind: 'change', from: threadId, change, events } satisfies Message);
   }
 
   override settled(): Promise<void> {
-    if (this.#unconfirmed.size === 0 || this.#closed) return Promise.resolve();
-    const upTo = Math.max(...this.#unconfirmed.keys());
-    return waitInSet(this.#confirmWaiters, upTo, CONFIRM_PATIENCE_MS);
+    return this.#closed ? Promise.resolve() : this.#unconfirmed.settled();
   }
 
   #hear(message: Message) {
@@ -118,19 +110,8 @@ export class ThreadNotifier extends LocalNotifier {
         return;
       }
       case 'heard':
-        if (message.to === threadId) this.#confirmed(message.from, message.position);
+        if (message.to === threadId) this.#unconfirmed.confirm(message.position);
         return;
-    }
-  }
-
-  #confirmed(peer: number, position: number) {
-    const waiting = this.#unconfirmed.get(position);
-    if (!waiting) return;
-    waiting.delete(peer);
-    if (waiting.size > 0) return;
-    this.#unconfirmed.delete(position);
-    for (const waiter of this.#confirmWaiters) {
-      if (![...this.#unconfirmed.keys()].some((p) => p <= waiter.position)) waiter.done();
     }
   }
 
@@ -141,14 +122,9 @@ export class ThreadNotifier extends LocalNotifier {
     }
   }
 
-  #forgetUnconfirmed() {
-    this.#unconfirmed.clear();
-    for (const waiter of this.#confirmWaiters) waiter.done();
-  }
-
   override async close() {
     this.#closed = true;
-    this.#forgetUnconfirmed();
+    this.#unconfirmed.forget();
     this.#channel.close();
     await super.close();
   }
