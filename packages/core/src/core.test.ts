@@ -25,6 +25,26 @@ describe('canonical JSON', () => {
     assert.equal(canonicalJson({ '\u{1f600}': 1, '\uff61': 2 }), '{"\uff61":2,"\u{1f600}":1}');
   });
 
+  test('the code point order agrees with comparing code point by code point, on mixed and prefix strings', () => {
+    const byCodePoints = (a: string, b: string) => {
+      const ca = [...a].map((c) => c.codePointAt(0)!);
+      const cb = [...b].map((c) => c.codePointAt(0)!);
+      for (let i = 0; i < Math.min(ca.length, cb.length); i++) if (ca[i] !== cb[i]) return Math.sign(ca[i]! - cb[i]!);
+      return Math.sign(ca.length - cb.length);
+    };
+    // Units from every range whose order matters: ASCII, below and above the surrogates, astral.
+    const pieces = ['a', 'z', '\u00e9', '\ud7ff', '\ue000', '\uffff', '\uff61', '\u{10000}', '\u{1f600}', '\u{10ffff}'];
+    let seed = 7;
+    const pick = () => pieces[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % pieces.length]!;
+    const word = () => Array.from({ length: 1 + (seed % 3) }, pick).join('');
+    for (let i = 0; i < 2000; i++) {
+      const a = word();
+      const b = i % 5 === 0 ? a + word() : word();
+      assert.equal(Math.sign(compareCodePoints(a, b)), byCodePoints(a, b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      assert.equal(Math.sign(compareCodePoints(b, a)), byCodePoints(b, a));
+    }
+  });
+
   test('refuses values that have no canonical form', () => {
     assert.throws(() => canonicalJson({ a: 1.5 }));
     assert.throws(() => canonicalJson({ a: 2 ** 53 }));
