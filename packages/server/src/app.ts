@@ -86,15 +86,20 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     await app.register(rateLimit, { global: false, hook: 'preHandler', errorResponseBuilder: rateLimitError });
   }
 
-  app.addHook('onSend', async (request, reply) => {
-    // Nothing is answered while a commit (this request's, or one it may have read) could still be
-    // lost to a power cut: on SQLite the log is synced off the event loop, for many commits at once.
-    if (services.durability.commitsPending) await services.durability.durable();
+  // A callback hook, not an async one: every answer passes here, and most need not wait for anything.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('X-Request-Id', request.id);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
     // Answers carry tokens and personal data: no cache may keep them.
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+    // Nothing is answered while a commit (this request's, or one it may have read) could still be
+    // lost to a power cut: on SQLite the log is synced off the event loop, for many commits at once.
+    if (!services.durability.commitsPending) return done(null, payload);
+    services.durability.durable().then(
+      () => done(null, payload),
+      (err: Error) => done(err),
+    );
   });
 
   discoveryRoutes(app, services);

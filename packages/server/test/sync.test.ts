@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { enc } from './support/api.ts';
 import { createRoom, invite, join, roomOfTwo, send, setState, sync, timelineBodies } from './support/rooms.ts';
@@ -37,6 +38,24 @@ describe('/sync', () => {
     assert.deepEqual(timelineBodies(woke.rooms.join[roomId]), ['BP 80/50, please come']);
     assert.ok(elapsed < 2_000, `woke after ${elapsed} ms`);
     assert.notEqual(woke.next_batch, first.next_batch);
+  });
+
+  test('a long-poll whose client goes away stops waiting at once (no waiter left behind)', async () => {
+    const { alice } = await roomOfTwo(server);
+    const first = await sync(alice);
+    const notifier = server.services.notifier;
+    const before = notifier.waiting;
+    const { port, hostname } = new URL(server.url);
+    const socket = connect({ port: Number(port), host: hostname });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /_matrix/client/v3/sync?timeout=30000&since=${first.next_batch} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${alice.accessToken}\r\n\r\n`);
+    const until = async (condition: () => boolean) => {
+      for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+      return condition();
+    };
+    assert.ok(await until(() => notifier.waiting === before + 1), 'the long-poll waits');
+    socket.destroy();
+    assert.ok(await until(() => notifier.waiting === before), `still ${notifier.waiting - before} waiting after the client left`);
   });
 
   test('a long-poll with nothing new returns empty at its timeout, and is not woken by other people\'s rooms', async () => {

@@ -53,7 +53,8 @@ export function installRequestContext(app: App): void {
   });
   app.addHook('preValidation', (request, _reply, done) => {
     const context = request.requestContext;
-    if (context) storage.run(context, done);
+    // Still inside it (no body was parsed, e.g. every GET): entering again would only copy the frame.
+    if (context && storage.getStore() !== context) storage.run(context, done);
     else done();
   });
 }

@@ -157,6 +157,15 @@ export class KeyService {
     return [...(await this.#countsOf(userId, deviceId)).unusedFallbackTypes];
   }
 
+  /**
+   * The two /sync slots of a device's key counts (`signed_curve25519` always present). From memory
+   * without a promise when known: every /sync answer asks. The objects are shared: read-only.
+   */
+  syncKeyCounts(userId: string, deviceId: string): SyncKeyCounts | Promise<SyncKeyCounts> {
+    const known = this.#counts.get(userId, deviceId);
+    return known ? syncSlotsOf(known) : this.#countsOf(userId, deviceId).then(syncSlotsOf);
+  }
+
   async #countsOf(userId: string, deviceId: string): Promise<KeyCounts> {
     const known = this.#counts.get(userId, deviceId);
     if (known) return known;
@@ -376,4 +385,22 @@ export class KeyService {
       return { algorithm, keyId, keyJson: JSON.stringify(value) };
     });
   }
+}
+
+export interface SyncKeyCounts {
+  device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
+}
+
+/** The /sync slots of cached counts, made once per counts object. */
+const syncSlots = new WeakMap<KeyCounts, SyncKeyCounts>();
+
+function syncSlotsOf(counts: KeyCounts): SyncKeyCounts {
+  let slots = syncSlots.get(counts);
+  if (!slots) {
+    // Always present and accurate: a client missing them uploads keys on every sync (or never a fallback key).
+    slots = { device_one_time_keys_count: { signed_curve25519: 0, ...counts.oneTimeKeys }, device_unused_fallback_key_types: [...counts.unusedFallbackTypes] };
+    syncSlots.set(counts, slots);
+  }
+  return slots;
 }

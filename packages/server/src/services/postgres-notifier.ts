@@ -152,8 +152,6 @@ export class PostgresNotifier extends LocalNotifier {
     return this.live ? this.#unechoed.settled() : Promise.resolve();
   }
 
-
-
   override async close() {
     this.#closed = true;
     this.#unechoed.forget();

@@ -15,6 +15,8 @@ export interface CachedSession {
   deviceId: string;
   expiresTs: number | null;
   device: DeviceTimes;
+  /** `deviceKeyOf(userId, deviceId)`, made once. */
+  deviceKey: string;
 }
 
 /** The longest an entry is trusted without reading the database again. */

@@ -10,7 +10,7 @@ import type { EndReason, Storage, Stores } from '../storage/index.ts';
 import { hashToken, newDeviceId, newToken } from './secrets.ts';
 import { recordDeviceListChange } from './device-lists.ts';
 import type { ServiceDeps } from './index.ts';
-import { ActivityTracker, expiryOf, type DeviceTimes, type SessionPolicy } from './session-policy.ts';
+import { ActivityTracker, deviceKeyOf, expiryOf, type DeviceTimes, type SessionPolicy } from './session-policy.ts';
 import { SessionCache, type CachedSession } from './session-cache.ts';
 import type { Notifier } from './notifier.ts';
 import type { StreamWriter, WriteContext } from './stream-writer.ts';
@@ -155,9 +155,9 @@ export class SessionService {
 
   /** Turns a bearer token into the principal it belongs to (and notes the device's activity), or answers 401 M_UNKNOWN_TOKEN. */
   async authenticate(accessToken: string, clientAddress: string, userAgent: string | null): Promise<Principal> {
-    const { principal, now } = await this.#resolve(accessToken);
-    this.#activity.note(principal.userId, principal.deviceId, now);
-    this.#noteSeen(principal.userId, principal.deviceId, now, clientAddress, userAgent);
+    const { principal, now, deviceKey } = await this.#resolve(accessToken);
+    this.#activity.note(principal.userId, principal.deviceId, now, deviceKey);
+    this.#noteSeen(principal.userId, principal.deviceId, now, clientAddress, userAgent, deviceKey);
     return principal;
   }
 
@@ -199,13 +199,13 @@ export class SessionService {
     this.#activity.note(userId, deviceId, now);
   }
 
-  async #resolve(accessToken: string): Promise<{ principal: Principal; now: number }> {
+  async #resolve(accessToken: string): Promise<{ principal: Principal; now: number; deviceKey: string }> {
     const tokenHash = hashToken(accessToken);
     const checkedAt = this.#deps.clock.now();
     const known = this.#cache.get(tokenHash, checkedAt);
     // A known token within the policy needs no query; one that seems expired is read again (another
     // process may have seen the device active since), so only the database's answer refuses.
-    if (known && this.#alive(known, checkedAt)) return { principal: { userId: known.userId, deviceId: known.deviceId }, now: checkedAt };
+    if (known && this.#alive(known, checkedAt)) return { principal: { userId: known.userId, deviceId: known.deviceId }, now: checkedAt, deviceKey: known.deviceKey };
     const generation = this.#cache.generation;
     const record = await this.#storage.sessions.findAccessToken(tokenHash);
     if (!record?.device) throw await this.#unknownOrEnded(this.#storage, tokenHash);
@@ -213,13 +213,14 @@ export class SessionService {
     await this.#enforcePolicy(record.userId, record.deviceId, record.device, now);
     // An expired token may be refreshed: soft logout tells the client to keep its local data.
     if (record.expiresTs !== null && record.expiresTs <= now) throw unknownToken(true, 'Access token has expired');
-    this.#cache.remember(tokenHash, { userId: record.userId, deviceId: record.deviceId, expiresTs: record.expiresTs, device: record.device }, generation, now);
-    return { principal: { userId: record.userId, deviceId: record.deviceId }, now };
+    const deviceKey = deviceKeyOf(record.userId, record.deviceId);
+    this.#cache.remember(tokenHash, { userId: record.userId, deviceId: record.deviceId, expiresTs: record.expiresTs, device: record.device, deviceKey }, generation, now);
+    return { principal: { userId: record.userId, deviceId: record.deviceId }, now, deviceKey };
   }
 
   #alive(session: CachedSession, now: number): boolean {
     if (session.expiresTs !== null && session.expiresTs <= now) return false;
-    return expiryOf(this.#policy, session.device, this.#activity.lastOf(session.userId, session.deviceId), now).expired === false;
+    return expiryOf(this.#policy, session.device, this.#activity.lastOf(session.userId, session.deviceId, session.deviceKey), now).expired === false;
   }
 
   /**
@@ -268,14 +269,17 @@ export class SessionService {
     throw unknownToken(true, expiry.expired === 'idle' ? 'Signed out after a period of inactivity; sign in again' : 'The session reached its maximum lifetime; sign in again');
   }
 
-  #noteSeen(userId: string, deviceId: string, now: number, ip: string, userAgent: string | null) {
-    const key = `${userId}\u0000${deviceId}`;
+  #noteSeen(userId: string, deviceId: string, now: number, ip: string, userAgent: string | null, key: string) {
     const last = this.#lastSeenWritten.get(key);
     if (last !== undefined && now - last < this.#lastSeenIntervalMs) return;
     this.#lastSeenWritten.set(key, now);
     if (this.#lastSeenWritten.size > 50_000) this.#lastSeenWritten.clear();
-    // Fire and forget: a failed "last seen" write must not fail the request it describes.
-    this.#storage.sessions.recordDeviceSeen(userId, deviceId, now, ip, userAgent).catch(() => {});
+    // Fire and forget: a failed "last seen" write must not fail the request it describes. (At its
+    // write turn: with worker threads, the write would otherwise wait for the lock with the event loop stopped.)
+    this.#storage
+      .writeTurn()
+      .then(() => this.#storage.sessions.recordDeviceSeen(userId, deviceId, now, ip, userAgent))
+      .catch(() => {});
   }
 
   /** When the session of a device ends by itself under the policy (for the session list). */

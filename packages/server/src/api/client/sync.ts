@@ -6,6 +6,7 @@ import type { Services } from '../../services/index.ts';
 import { RECEIPT_TYPES } from '../../services/rooms/receipts-typing.ts';
 import type { SyncFilterLike } from '../../services/sync/event-filter.ts';
 import { RoomIdParam } from './fields.ts';
+import { ClientGone } from '../../services/notifier.ts';
 
 const EventIdField = Type.String({ minLength: 1, maxLength: 255 });
 
@@ -32,18 +33,17 @@ export function syncRoutes(app: App, services: Services) {
       const me = principal(request);
       const token = bearerToken(request)!;
       const filter = request.query.filter !== undefined ? ((await services.filters.resolve(me.userId, request.query.filter)) as SyncFilterLike) : undefined;
-      // A long-poll ends early when the client goes away.
-      const abort = new AbortController();
-      // ('close' also follows every answer sent: aborting then would only cost an AbortError's stack trace.)
+      // A long-poll ends early when the client goes away ('close' also follows every answer sent).
+      const clientGone = new ClientGone();
       reply.raw.once('close', () => {
-        if (!reply.raw.writableEnded) abort.abort();
+        if (!reply.raw.writableEnded) clientGone.goneNow();
       });
       return services.sync.sync(me, {
         since: request.query.since,
         timeoutMs: request.query.timeout ?? 0,
         fullState: request.query.full_state ?? false,
         filter,
-        signal: abort.signal,
+        clientGone,
         checkSession: () => services.sessions.verify(token),
       });
     },

@@ -49,8 +49,9 @@ export interface AuditTrail {
    * (`media.read`) — or, with outcome `refused`, tried to and was not allowed (not in the room).
    * Coalesced: a read is written at most once a minute per device, target and outcome, and it is
    * written before the promise resolves, so the caller answers only once the read is on record.
+   * Nothing to wait for (every read already on record this minute): returns no promise at all.
    */
-  recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome?: 'success' | 'refused'): Promise<void>;
+  recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome?: 'success' | 'refused'): Promise<void> | undefined;
 }
 
 /** Where a read came from. */

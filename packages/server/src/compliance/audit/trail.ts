@@ -40,8 +40,8 @@ export class HashChainedAuditTrail implements AuditTrail {
   readonly #request: () => RequestFacts | undefined;
   /** When this process last saw a checkpoint written (undefined: not looked yet). */
   #lastCheckpointTs: number | undefined;
-  /** Per outcome, device and target: when its read was last recorded, and that write. */
-  readonly #reads = new Map<string, { at: number; write: Promise<void> }>();
+  /** Per outcome, device and target: when its read was last recorded, and that write (and whether it is done). */
+  readonly #reads = new Map<string, { at: number; write: Promise<void>; written: boolean }>();
 
   constructor(storage: Storage, clock: Clock, key: SigningKey, request: () => RequestFacts | undefined) {
     this.#storage = storage;
@@ -63,35 +63,44 @@ export class HashChainedAuditTrail implements AuditTrail {
     });
   }
 
-  async recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome: 'success' | 'refused' = 'success'): Promise<void> {
-    if (targets.length === 0) return;
+  recordReads(via: ReadPath, targets: ReadonlyArray<ReadTarget>, outcome: 'success' | 'refused' = 'success'): Promise<void> | undefined {
+    if (targets.length === 0) return undefined;
     const request = this.#request();
     const now = this.#clock.now();
     if (this.#reads.size >= MAX_COALESCED_READS) this.#forgetReadsBefore(now - READ_COALESCING_MS);
     const reader = request ? `${outcome}\u0000${request.userId}\u0000${request.deviceId}` : undefined;
-    const waits: Promise<void>[] = [];
-    const fresh: Array<{ key: string | undefined; target: ReadTarget }> = [];
+    // Every /sync answer with events comes here: the usual case (all on record this minute) allocates nothing.
+    let waits: Promise<void>[] | undefined;
+    let fresh: Array<{ key: string | undefined; target: ReadTarget }> | undefined;
     for (const target of targets) {
       const key = reader && `${reader}\u0000${'roomId' in target ? `r${target.roomId}` : `m${target.mediaId}`}`;
-      // A read already being recorded in this window: wait for that write rather than skip it, so
-      // no answer goes out before its read is on record.
       const earlier = key ? this.#reads.get(key) : undefined;
-      if (earlier && earlier.at <= now && now - earlier.at < READ_COALESCING_MS) waits.push(earlier.write);
-      else fresh.push({ key, target });
+      if (earlier && earlier.at <= now && now - earlier.at < READ_COALESCING_MS) {
+        // A read still being recorded: wait for that write rather than skip it, so no answer goes
+        // out before its read is on record.
+        if (!earlier.written) (waits ??= []).push(earlier.write);
+      } else (fresh ??= []).push({ key, target });
     }
-    if (fresh.length > 0) {
+    if (fresh) {
       const entries = fresh.map(({ target }) => this.#pending({ action: 'roomId' in target ? 'event.read' : 'media.read', outcome, target, details: { via } }));
       const write = this.#storage.transaction(async (stores) => {
         for (const entry of entries) await this.#append(stores, entry);
       });
-      for (const { key } of fresh) if (key) this.#reads.set(key, { at: now, write });
-      // A failed write is forgotten, so the next read tries again.
-      write.catch(() => {
-        for (const { key } of fresh) if (key && this.#reads.get(key)?.write === write) this.#reads.delete(key);
-      });
-      waits.push(write);
+      const records = fresh.flatMap(({ key }) => (key ? [{ key, record: { at: now, write, written: false } }] : []));
+      for (const { key, record } of records) this.#reads.set(key, record);
+      write.then(
+        () => {
+          for (const { record } of records) record.written = true;
+        },
+        // A failed write is forgotten, so the next read tries again.
+        () => {
+          for (const { key, record } of records) if (this.#reads.get(key) === record) this.#reads.delete(key);
+        },
+      );
+      (waits ??= []).push(write);
     }
-    await Promise.all(waits);
+    if (!waits) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
   /** Drops coalescing records from before `cutoff` (and all of them if that is not enough). */

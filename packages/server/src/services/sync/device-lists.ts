@@ -18,9 +18,11 @@ export async function changedDeviceLists(
   rangeEvents: readonly EventRow[],
   anyKeyChange: boolean,
 ): Promise<string[]> {
+  // Every sync of every client asks; nearly always nothing changed (no allocation for that answer).
+  if (!anyKeyChange && !rangeEvents.some((e) => e.type === 'm.room.member') && !joined.some((m) => m.streamOrdering > since)) return [];
   const changed = new Set<string>();
-  const myRooms = new Set(joined.map((m) => m.roomId));
   if (anyKeyChange) {
+    const myRooms = new Set(joined.map((m) => m.roomId));
     for (const candidate of await stores.keys.usersChangedBetween(since, upTo)) {
       if (candidate === userId) {
         changed.add(candidate);
@@ -51,12 +53,17 @@ export async function changedDeviceLists(
 export async function leftDeviceLists(
   stores: Stores,
   userId: string,
-  memberships: readonly MembershipRow[],
+  allMemberships: readonly MembershipRow[],
+  upTo: number,
   since: number,
   rangeEvents: readonly EventRow[],
 ): Promise<string[]> {
+  // Every sync of every client asks; nearly always nobody left (no allocation for that answer).
+  const someoneLeft = (m: MembershipRow) => (m.membership === 'leave' || m.membership === 'ban') && m.streamOrdering > since && m.streamOrdering <= upTo;
+  if (!allMemberships.some(someoneLeft) && !rangeEvents.some((e) => e.type === 'm.room.member')) return [];
+  const memberships = allMemberships.filter((m) => m.streamOrdering <= upTo);
   const candidates = new Set<string>();
-  const leftRows = memberships.filter((m) => (m.membership === 'leave' || m.membership === 'ban') && m.streamOrdering > since);
+  const leftRows = memberships.filter(someoneLeft);
   const roomsLeft = leftRows.map((m) => m.roomId);
   // In a room the client left, others may have left too before it did (their events are not in rangeEvents).
   const leftRoomEvents = leftRows.length > 0 ? await stores.events.inRange(roomsLeft, since, Math.max(...leftRows.map((m) => m.streamOrdering))) : [];

@@ -125,6 +125,7 @@ export function neededMembers(ctx: RoomSyncContext, timeline: EventRow[]): Set<s
 
 /** State events for the client: filtered, and with lazy loading only the members the timeline needs. */
 export function filterState(ctx: RoomSyncContext, state: EventRow[], timeline: EventRow[]): EventRow[] {
+  if (state.length === 0) return state;
   const stateFilter = ctx.filter?.room?.state;
   const needed = neededMembers(ctx, timeline);
   const inTimeline = new Set(timeline.map((e) => e.eventId));
@@ -141,10 +142,12 @@ export function filterState(ctx: RoomSyncContext, state: EventRow[], timeline: E
  * /send and redactions take a transaction id).
  */
 export async function ownTxnIds(ctx: RoomSyncContext, rows: EventRow[]): Promise<ReadonlyMap<string, string>> {
+  if (!rows.some((r) => r.sender === ctx.userId)) return NO_TXN_IDS;
   const own = rows.filter((r) => r.sender === ctx.userId).map((r) => r.eventId);
-  if (own.length === 0) return new Map();
   return ctx.recent?.txnIds(ctx.userId, ctx.deviceId, own) ?? (await ctx.stores.events.txnIdsOf(ctx.userId, ctx.deviceId, own));
 }
+
+const NO_TXN_IDS: ReadonlyMap<string, string> = new Map();
 
 function format(ctx: RoomSyncContext, rows: EventRow[], txnIds: ReadonlyMap<string, string>): ClientEvent[] {
   return rows.map((row) => clientEvent(row, { now: ctx.now, txnIds, omitRoomId: true }));
@@ -167,11 +170,10 @@ export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras)
   if (incremental) {
     const filter = ctx.filter?.room?.timeline;
     const limit = timelineLimit(filter);
-    const passing = (await visibleEvents(ctx, extras.rangeEvents, ctx.membershipStream)).filter((r) =>
-      eventPasses(filter, { type: r.type, sender: r.sender }),
-    );
+    const visible = await visibleEvents(ctx, extras.rangeEvents, ctx.membershipStream);
+    const passing = filter ? visible.filter((r) => eventPasses(filter, { type: r.type, sender: r.sender })) : visible;
     limited = passing.length > limit;
-    timeline = passing.slice(passing.length - limit);
+    timeline = limited ? passing.slice(passing.length - limit) : passing;
     const timelineStart = timeline[0]?.streamOrdering ?? ctx.upTo + 1;
     if (ctx.fullState) state = await ctx.stores.events.stateAt(ctx.roomId, timelineStart - 1);
     else if (limited) state = await ctx.stores.events.stateChangedBetween(ctx.roomId, ctx.since!, timelineStart - 1);
@@ -188,8 +190,9 @@ export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras)
   if (incremental && timeline.length === 0 && state.length === 0 && ephemeral.length === 0 && extras.accountData.length === 0 && !ctx.fullState) {
     return undefined;
   }
-  const membershipChanged = !incremental || [...timeline, ...state].some((e) => e.type === 'm.room.member');
+  const membershipChanged = !incremental || timeline.some(isMemberEvent) || state.some(isMemberEvent);
   return joinedSection(ctx, extras, {
+    ephemeral,
     timeline,
     limited,
     state,
@@ -199,7 +202,11 @@ export async function joinedRoom(ctx: RoomSyncContext, extras: JoinedRoomExtras)
   });
 }
 
+const isMemberEvent = (e: EventRow) => e.type === 'm.room.member';
+
 export interface JoinedRoomParts {
+  /** The room's ephemeral events, when already built. */
+  ephemeral?: Array<{ type: string; content: Record<string, unknown> }> | undefined;
   timeline: EventRow[];
   limited: boolean;
   /** Already filtered (`filterState`). */
@@ -216,7 +223,7 @@ export function joinedSection(ctx: RoomSyncContext, extras: JoinedRoomExtras, pa
   const section: Record<string, unknown> = {
     timeline: { events: format(ctx, timeline, parts.txnIds), limited: parts.limited, prev_batch: token((timeline[0]?.streamOrdering ?? ctx.upTo + 1) - 1) },
     state: { events: format(ctx, state, parts.txnIds) },
-    ephemeral: { events: ephemeralEvents(ctx, extras) },
+    ephemeral: { events: parts.ephemeral ?? ephemeralEvents(ctx, extras) },
     account_data: { events: extras.accountData },
     // Highlights need push-rule evaluation of content, which encrypted rooms do not allow the server.
     unread_notifications: { notification_count: parts.unreadCount, highlight_count: 0 },
@@ -228,6 +235,7 @@ export function joinedSection(ctx: RoomSyncContext, extras: JoinedRoomExtras, pa
 function ephemeralEvents(ctx: RoomSyncContext, extras: JoinedRoomExtras) {
   const filter = ctx.filter?.room?.ephemeral;
   const events: Array<{ type: string; content: Record<string, unknown> }> = [];
+  if (extras.typing === undefined && extras.receipts.length === 0) return events;
   if (extras.typing !== undefined) events.push({ type: 'm.typing', content: { user_ids: extras.typing } });
   const receipts: Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>> = {};
   for (const r of extras.receipts) {
@@ -241,8 +249,10 @@ function ephemeralEvents(ctx: RoomSyncContext, extras: JoinedRoomExtras) {
   return events.filter((e) => eventPasses(filter, { type: e.type }));
 }
 
+const unreadKey = (ctx: RoomSyncContext) => `${ctx.userId}\u0000${ctx.roomId}`;
+
 async function unreadCount(ctx: RoomSyncContext, rangeEvents: EventRow[] | undefined): Promise<number> {
-  const key = `${ctx.userId}\u0000${ctx.roomId}`;
+  const key = unreadKey(ctx);
   const cached = ctx.unread?.get(key);
   let count: number;
   // Carry the last count forward with the events of this range, unless something could have
@@ -255,18 +265,25 @@ async function unreadCount(ctx: RoomSyncContext, rangeEvents: EventRow[] | undef
     ctx.membershipStream <= cached.at &&
     !rangeEvents.some((e) => e.type === 'm.room.redaction')
   ) {
-    count = cached.count + rangeEvents.filter((e) => e.sender !== ctx.userId && NOTIFYING_TYPES.includes(e.type)).length;
+    count = cached.count;
+    for (const e of rangeEvents) if (e.sender !== ctx.userId && NOTIFYING_TYPES.includes(e.type)) count++;
   } else {
     count = await ctx.stores.events.countUnread(ctx.roomId, ctx.userId, ctx.membershipStream, NOTIFYING_TYPES);
   }
-  return rememberUnread(ctx, count);
+  return rememberUnread(ctx, count, key);
 }
 
 /** Keeps the room's count at `upTo`, so that the next sync can carry it forward instead of recounting. */
-export function rememberUnread(ctx: RoomSyncContext, count: number): number {
+export function rememberUnread(ctx: RoomSyncContext, count: number, key = unreadKey(ctx)): number {
   if (ctx.unread) {
-    if (ctx.unread.size >= MAX_CACHED_UNREAD) ctx.unread.clear();
-    ctx.unread.set(`${ctx.userId}\u0000${ctx.roomId}`, { at: ctx.upTo, count });
+    const known = ctx.unread.get(key);
+    if (known) {
+      known.at = ctx.upTo;
+      known.count = count;
+    } else {
+      if (ctx.unread.size >= MAX_CACHED_UNREAD) ctx.unread.clear();
+      ctx.unread.set(key, { at: ctx.upTo, count });
+    }
   }
   return count;
 }
