@@ -65,6 +65,8 @@ describe('admin API: rooms', () => {
     const outsider = await registerUser(server);
     const roomId = await createRoom(owner, { preset: 'public_chat' });
     await invite(owner, roomId, invited.userId);
+    const sentBefore = await owner.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/a1`, { msgtype: 'm.text', body: 'before the block' });
+    assert.equal(sentBefore.status, 200);
 
     const block = await admin.api.put(`${ADMIN}/rooms/${enc(roomId)}/block`, { blocked: true });
     assert.equal(block.status, 200, JSON.stringify(block.body));
@@ -74,6 +76,11 @@ describe('admin API: rooms', () => {
     assert.equal((await invited.api.post(`/_matrix/client/v3/join/${enc(roomId)}`, {})).status, 403);
     const sendRes = await owner.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/b1`, { msgtype: 'm.text', body: 'hello' });
     assert.equal(sendRes.status, 403);
+    assert.equal(sendRes.body.error, 'This room has been blocked by an administrator');
+    // A retry of a send the server accepted before the block is still answered with its event.
+    const retried = await owner.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/a1`, { msgtype: 'm.text', body: 'before the block' });
+    assert.equal(retried.status, 200);
+    assert.equal(retried.body.event_id, sentBefore.body.event_id);
     assert.equal((await owner.api.post(`/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: outsider.userId })).status, 403);
     // Members can still leave a blocked room.
     assert.equal((await owner.api.post(`/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {})).status, 200);

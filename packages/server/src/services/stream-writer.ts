@@ -5,7 +5,7 @@
  * acknowledged write survives a crash. Then the notifier wakes whoever the writes concern.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { NewEventRow, Storage, Stores } from '../storage/index.ts';
+import type { EventTxn, NewEventRow, Storage, Stores } from '../storage/index.ts';
 import type { ChangeKind, Notifier } from './notifier.ts';
 import type { CommittedEvents } from './sync/recent-events.ts';
 
@@ -197,15 +197,10 @@ function capturing(stores: Stores, sink: () => CommittedEvents): Stores {
         if (typeof value !== 'function') return value;
         const method = value as (...args: unknown[]) => Promise<unknown>;
         if (prop === 'insert') {
-          return async (row: NewEventRow) => {
-            await method.call(target, row);
+          return async (row: NewEventRow, txn?: EventTxn & { now: number }) => {
+            await method.call(target, row, txn);
             sink().rows.push(row);
-          };
-        }
-        if (prop === 'insertTxn') {
-          return async (userId: string, deviceId: string, txnId: string, eventId: string, now: number) => {
-            await method.call(target, userId, deviceId, txnId, eventId, now);
-            sink().txns.push({ userId, deviceId, txnId, eventId });
+            if (txn) sink().txns.push({ userId: txn.userId, deviceId: txn.deviceId, txnId: txn.txnId, eventId: row.eventId });
           };
         }
         if (typeof prop === 'string' && REWRITES.has(prop)) {

@@ -64,10 +64,16 @@ export interface AuditStore {
   lock(): Promise<void>;
   /** The newest entry (call after lock()). */
   head(): Promise<{ seq: number; hash: string } | undefined>;
+  /**
+   * Adds an entry. Within a transaction the row is written by `writePending` (the transaction does
+   * that before its commit and before each savepoint), together with the others of the transaction.
+   */
   append(row: AuditEntryRow): Promise<void>;
+  /** Writes the entries appended in this transaction and not yet written, in one statement. */
+  writePending(): Promise<void>;
   /**
    * A savepoint of this transaction was rolled back: what the store remembers of the chain within
-   * the transaction (the lock taken, its own newest entry) may be gone with it.
+   * the transaction (the lock taken, its own newest entry, entries appended since) is gone with it.
    */
   rolledBackToSavepoint(): void;
   addCheckpoint(row: AuditCheckpointRow): Promise<void>;
@@ -99,6 +105,9 @@ const toEntry = (r: EntryRow): AuditEntryRow => ({
 
 const toCheckpoint = (r: CheckpointRow): AuditCheckpointRow => ({ seq: Number(r.seq), ts: Number(r.ts), hash: r.hash, keyId: r.key_id, signature: r.signature });
 
+/** Most entries one insert writes. */
+const MAX_ROWS_PER_INSERT = 500;
+
 export class KyselyAuditStore implements AuditStore {
   readonly #db: Kysely<Database>;
   readonly #engine: Engine;
@@ -110,6 +119,12 @@ export class KyselyAuditStore implements AuditStore {
   readonly #transactional: boolean;
   #locked = false;
   #head: { seq: number; hash: string } | undefined;
+  /**
+   * Entries this transaction appended, not yet written. On PostgreSQL every statement inside the
+   * serialised write is a round trip that every other write waits for: a batch of sends writes its
+   * entries in one.
+   */
+  #pending: AuditEntryRow[] = [];
 
   constructor(db: Kysely<Database>, engine: Engine, transactional = false) {
     this.#db = db;
@@ -133,19 +148,42 @@ export class KyselyAuditStore implements AuditStore {
   rolledBackToSavepoint() {
     this.#locked = false;
     this.#head = undefined;
+    // Written before the savepoint, the ones pending now are the rolled-back job's.
+    this.#pending = [];
   }
 
   async append(r: AuditEntryRow) {
+    if (!this.#transactional) {
+      await this.#insert([r]);
+      return;
+    }
+    this.#pending.push(r);
+    if (this.#locked) this.#head = { seq: r.seq, hash: r.hash };
+  }
+
+  async writePending() {
+    while (this.#pending.length > 0) {
+      // Bounded: 13 parameters a row, well under either engine's limit per statement.
+      const rows = this.#pending.slice(0, MAX_ROWS_PER_INSERT);
+      await this.#insert(rows);
+      // Only once the rows are in: a failed insert leaves them pending, and the transaction fails.
+      this.#pending.splice(0, rows.length);
+    }
+  }
+
+  async #insert(rows: readonly AuditEntryRow[]) {
+    const values = rows.map(
+      (r) =>
+        sql`(${r.seq}, ${r.ts}, ${r.actorUserId}, ${r.actorDeviceId}, ${r.actorAddress}, ${r.actorUserAgent}, ${r.action}, ${r.outcome}, ${r.target}, ${r.requestId}, ${r.details}, ${r.prevHash}, ${r.hash})`,
+    );
     await sql`
       insert into audit_log (seq, ts, actor_user_id, actor_device_id, actor_address, actor_user_agent, action, outcome, target, request_id, details, prev_hash, hash)
-      values (${r.seq}, ${r.ts}, ${r.actorUserId}, ${r.actorDeviceId}, ${r.actorAddress}, ${r.actorUserAgent}, ${r.action}, ${r.outcome}, ${r.target}, ${r.requestId}, ${r.details}, ${r.prevHash}, ${r.hash})`.execute(
-      this.#db,
-    );
-    // Only once the row is in: a failed insert leaves nothing remembered.
-    if (this.#transactional && this.#locked) this.#head = { seq: r.seq, hash: r.hash };
+      values ${sql.join(values)}`.execute(this.#db);
   }
 
   async addCheckpoint(r: AuditCheckpointRow) {
+    // A checkpoint signs an entry: the entry is in before it.
+    await this.writePending();
     await this.#db.insertInto('audit_checkpoints').values({ seq: r.seq, ts: r.ts, hash: r.hash, key_id: r.keyId, signature: r.signature }).execute();
   }
 
@@ -159,6 +197,7 @@ export class KyselyAuditStore implements AuditStore {
   }
 
   async entries(query: AuditQuery) {
+    await this.writePending();
     // These expressions are exactly those of migration 017's indexes, so the planner uses them.
     const postgres = this.#engine === 'postgres';
     const targetUser = postgres ? sql<string>`(target::jsonb ->> 'userId')` : sql<string>`json_extract(target, '$.userId')`;

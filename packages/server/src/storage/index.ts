@@ -96,7 +96,7 @@ function storesOver(db: Kysely<Database>, engine: Engine, transactional = false)
     accountData: new KyselyAccountDataStore(db),
     filters: new KyselyFilterStore(db),
     pushRules: new KyselyPushRulesStore(db),
-    events: new KyselyEventStore(db),
+    events: new KyselyEventStore(db, engine),
     rooms: new KyselyRoomStore(db),
     ephemeral: new KyselyEphemeralStore(db),
     stream: new KyselyStreamStore(db),
@@ -132,7 +132,12 @@ export function createStorage(opened: OpenDatabase): Storage {
       // With worker threads, wait for another thread's write to end without blocking this thread:
       // "begin" would otherwise wait for the threads' lock with the event loop stopped.
       await opened.writeTurn();
-      const result = await db.transaction().execute((trx) => work(storesOver(trx, engine, true)));
+      const result = await db.transaction().execute(async (trx) => {
+        const stores = storesOver(trx, engine, true);
+        const done = await work(stores);
+        await stores.audit.writePending();
+        return done;
+      });
       await opened.durable();
       return result;
     },
@@ -146,6 +151,8 @@ export function createStorage(opened: OpenDatabase): Storage {
           // A batch of one needs no savepoint: if its job fails, the caller rolls back everything.
           if (single) return job();
           const name = `job${jobs++}`;
+          // What the jobs before appended to the audit trail is not this job's to roll back.
+          await stores.audit.writePending();
           await sql`savepoint ${sql.id(name)}`.execute(trx);
           try {
             const result = await job();
@@ -158,6 +165,7 @@ export function createStorage(opened: OpenDatabase): Storage {
           }
         };
         const result = await work(stores, isolate);
+        await stores.audit.writePending();
         await trx.commit().execute();
         await opened.durable();
         return result;
@@ -184,7 +192,7 @@ export type { RetentionStore, LegalHold, HoldKind } from './retention.ts';
 export type { SyncBatchStore } from './sync-batch.ts';
 export type { MediaStore, MediaRecord, MediaReference } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
-export type { EventRow, NewEventRow, MembershipRow } from './events.ts';
+export type { AppendBasis, EventRow, EventTxn, NewEventRow, MembershipRow } from './events.ts';
 export type { RoomRecord } from './rooms.ts';
 export type { ReceiptRecord } from './ephemeral.ts';
 export type { DeviceRecord, AccessTokenRecord, AccessTokenLookup, RefreshTokenRecord, EndReason, Ending, EndedTokenRecord } from './sessions.ts';

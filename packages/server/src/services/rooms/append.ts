@@ -22,7 +22,12 @@ export interface AppendRequest {
   redacts?: string | undefined;
   /** The sending device's transaction, for idempotent retries and unsigned.transaction_id. */
   txn?: { deviceId: string; txnId: string } | undefined;
+  /** Refused in a room an administrator blocked (checked in the append's own first read: a send's hot path). */
+  refuseIfBlocked?: boolean;
 }
+
+/** The refusal of a room an administrator blocked: nobody new comes in and nothing new is said. */
+export const roomBlockedError = () => new MatrixError('M_FORBIDDEN', 'This room has been blocked by an administrator');
 
 export interface AppendedEvent {
   event: PersistedEvent;
@@ -61,13 +66,15 @@ export class EventAppender {
 
   async append(ctx: WriteContext, request: AppendRequest, roomVersion: RoomVersion): Promise<AppendedEvent> {
     const { stores } = ctx;
-    if (request.txn) {
-      const earlier = await stores.events.findTxn(request.sender, request.txn.deviceId, request.txn.txnId);
-      if (earlier) {
-        const row = await stores.events.get(earlier);
-        if (row) return { event: parseEvent(row), streamOrdering: row.streamOrdering, duplicate: true };
-      }
+    // One read for the room's tip, its block and a retried transaction: each round trip here is
+    // made inside the serialised write, while every other write waits.
+    const txn = request.txn && { userId: request.sender, deviceId: request.txn.deviceId, txnId: request.txn.txnId };
+    const basis = await stores.events.appendBasis(request.roomId, txn);
+    if (basis.earlierEventId !== undefined) {
+      const row = await stores.events.get(basis.earlierEventId);
+      if (row) return { event: parseEvent(row), streamOrdering: row.streamOrdering, duplicate: true };
     }
+    if (request.refuseIfBlocked && basis.blocked) throw roomBlockedError();
 
     const draftHead = {
       room_id: request.roomId,
@@ -76,7 +83,7 @@ export class EventAppender {
       content: request.content,
       ...(request.stateKey !== undefined ? { state_key: request.stateKey } : {}),
     };
-    const latest = await stores.events.tip(request.roomId);
+    const latest = basis.tip;
     let cache = this.#rooms.get(request.roomId);
     if (!cache || !latest || cache.latestEventId !== latest.eventId || cache.latestStream !== latest.streamOrdering) {
       cache = { latestEventId: latest?.eventId ?? '', latestStream: latest?.streamOrdering ?? 0, state: new Map() };
@@ -131,21 +138,24 @@ export class EventAppender {
       }
     }
     const relation = request.content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
-    await stores.events.insert({
-      streamOrdering,
-      eventId: event.event_id,
-      roomId: event.room_id,
-      type: event.type,
-      stateKey: event.state_key ?? null,
-      sender: event.sender,
-      originServerTs: event.origin_server_ts,
-      depth: event.depth,
-      json: JSON.stringify(event),
-      unsigned: JSON.stringify(unsigned),
-      relatesTo: typeof relation?.event_id === 'string' ? relation.event_id : null,
-      relType: typeof relation?.rel_type === 'string' ? relation.rel_type : null,
-      expiresTs,
-    });
+    await stores.events.insert(
+      {
+        streamOrdering,
+        eventId: event.event_id,
+        roomId: event.room_id,
+        type: event.type,
+        stateKey: event.state_key ?? null,
+        sender: event.sender,
+        originServerTs: event.origin_server_ts,
+        depth: event.depth,
+        json: JSON.stringify(event),
+        unsigned: JSON.stringify(unsigned),
+        relatesTo: typeof relation?.event_id === 'string' ? relation.event_id : null,
+        relType: typeof relation?.rel_type === 'string' ? relation.rel_type : null,
+        expiresTs,
+      },
+      txn && { ...txn, now: this.#clock.now() },
+    );
     // A shorter policy applies to the messages already sent too (a longer one only to new ones).
     if (event.type === RETENTION_EVENT_TYPE && event.state_key === '') {
       const lifetime = effectiveMaxLifetime(roomRetentionOf(event.content), this.#config.retention);
@@ -155,7 +165,6 @@ export class EventAppender {
       const membership = event.type === 'm.room.member' && typeof event.content.membership === 'string' ? event.content.membership : null;
       await stores.events.setCurrentState(event.room_id, event.type, event.state_key, event.event_id, streamOrdering, membership);
     }
-    if (request.txn) await stores.events.insertTxn(request.sender, request.txn.deviceId, request.txn.txnId, event.event_id, this.#clock.now());
     if (event.type === 'm.room.redaction') await this.#applyRedaction(ctx, event, roomVersion);
 
     this.#rooms.delete(request.roomId);

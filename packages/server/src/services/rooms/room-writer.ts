@@ -8,7 +8,7 @@ import type { Config } from '../../config/config.ts';
 import type { AuditTrail } from '../../compliance/audit/index.ts';
 import type { Stores } from '../../storage/index.ts';
 import type { StreamWriter, WriteContext, WriteOptions } from '../stream-writer.ts';
-import type { EventAppender } from './append.ts';
+import { roomBlockedError, type EventAppender } from './append.ts';
 
 export type Membership = 'join' | 'invite' | 'leave' | 'ban';
 
@@ -77,7 +77,7 @@ export class RoomWriter {
 
   /** An administrator blocked the room: nobody new comes in and nothing new is said (leaving still works). */
   async refuseIfBlocked(ctx: WriteContext, roomId: string): Promise<void> {
-    if (await ctx.stores.rooms.isBlocked(roomId)) throw new MatrixError('M_FORBIDDEN', 'This room has been blocked by an administrator');
+    if (await ctx.stores.rooms.isBlocked(roomId)) throw roomBlockedError();
   }
 
   /** The room's version; rooms this server does not know are reported the same as rooms one is not in. */

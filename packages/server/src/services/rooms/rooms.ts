@@ -135,14 +135,13 @@ export class RoomService {
       { roomId },
       async (ctx) => {
         const version = await this.#rooms.version(ctx, roomId);
-        await this.#rooms.refuseIfBlocked(ctx, roomId);
         // With encryption required, an encrypted room takes no plaintext messages (a client bug or a
         // misconfigured bot would otherwise leak PHI to the server).
         if (this.#config.encryptionRequired && type === 'm.room.message' && (await ctx.stores.events.currentStateEvent(roomId, 'm.room.encryption', ''))) {
           throw new MatrixError('M_FORBIDDEN', 'This room is end-to-end encrypted: send m.room.encrypted events, not plaintext');
         }
         const declared = attachMedia.length > 0 ? await checkDeclaredMedia(ctx, this.#config.serverName, principal.userId, attachMedia) : [];
-        const appended = await this.#rooms.appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId } }, version);
+        const appended = await this.#rooms.appender.append(ctx, { roomId, type, sender: principal.userId, content, txn: { deviceId: principal.deviceId, txnId }, refuseIfBlocked: true }, version);
         // Which uploads this message carries, so they can be removed with it later.
         if (!appended.duplicate) {
           await linkEventMedia(ctx, this.#config.serverName, appended.event, declared, this.#clock.now());
