@@ -147,12 +147,12 @@ export class KeyService {
     return { one_time_key_counts: await this.oneTimeKeyCounts(userId, deviceId) };
   }
 
-  /** Unclaimed one-time keys of a device by algorithm (for /sync device_one_time_keys_count). */
+  /** Unclaimed one-time keys of a device by algorithm (the upload's answer; /sync takes `syncKeyCounts`). */
   async oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>> {
     return (await this.#countsOf(userId, deviceId)).oneTimeKeys;
   }
 
-  /** Algorithms of the device's fallback keys not yet handed out (for /sync device_unused_fallback_key_types). */
+  /** Algorithms of the device's fallback keys not yet handed out (/sync takes them from `syncKeyCounts`). */
   async unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
     return [...(await this.#countsOf(userId, deviceId)).unusedFallbackTypes];
   }

@@ -172,9 +172,10 @@ export class Confirmations {
       return;
     }
     this.#pending.delete(position);
-    for (const waiter of this.#waiters) {
-      if (![...this.#pending.keys()].some((p) => p <= waiter.position)) waiter.done();
-    }
+    // A waiter is done once nothing at or below its position is still unconfirmed.
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const pending of this.#pending.keys()) if (pending < lowest) lowest = pending;
+    for (const waiter of this.#waiters) if (waiter.position < lowest) waiter.done();
   }
 
   /** Resolves once everything expected so far is confirmed (or patience ran out). */

@@ -79,6 +79,6 @@ export class ActivityTracker {
   }
 
   forget(userId: string, deviceId: string): void {
-    this.#last.delete(`${userId}\u0000${deviceId}`);
+    this.#last.delete(deviceKeyOf(userId, deviceId));
   }
 }

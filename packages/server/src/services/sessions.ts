@@ -274,12 +274,8 @@ export class SessionService {
     if (last !== undefined && now - last < this.#lastSeenIntervalMs) return;
     this.#lastSeenWritten.set(key, now);
     if (this.#lastSeenWritten.size > 50_000) this.#lastSeenWritten.clear();
-    // Fire and forget: a failed "last seen" write must not fail the request it describes. (At its
-    // write turn: with worker threads, the write would otherwise wait for the lock with the event loop stopped.)
-    this.#storage
-      .writeTurn()
-      .then(() => this.#storage.sessions.recordDeviceSeen(userId, deviceId, now, ip, userAgent))
-      .catch(() => {});
+    // Fire and forget: a failed "last seen" write must not fail the request it describes.
+    this.#storage.sessions.recordDeviceSeen(userId, deviceId, now, ip, userAgent).catch(() => {});
   }
 
   /** When the session of a device ends by itself under the policy (for the session list). */

@@ -74,7 +74,8 @@ export class StreamWriter {
         // the only connection, and readers queued behind it all wake (and re-queue) at each release.
         // Meanwhile more jobs join the next batch.
         if (!first) await new Promise((resolve) => setImmediate(resolve));
-        // With worker threads, wait (without blocking this thread) while another one writes.
+        // With worker threads, wait while another one writes before taking the batch (its begin would
+        // wait anyway): the jobs that come meanwhile join this batch.
         await this.#storage.writeTurn();
         const batch = this.#queue.splice(0, MAX_BATCH);
         try {

@@ -5,12 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
 import type { Config } from '../config/config.ts';
 import { migrations } from './migrations/index.ts';
-import { kyselySqliteDatabase } from './node-sqlite-dialect.ts';
+import { nodeSqliteDialect } from './node-sqlite-dialect.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { WalDurability } from './wal-durability.ts';
 import { ThreadWriteLock } from './thread-write-lock.ts';
@@ -63,7 +63,7 @@ function openSqlite(path: string, options: OpenOptions): OpenDatabase {
   if (options.checkpointInBackground || options.checkpointElsewhere) sqlite.exec('PRAGMA wal_autocheckpoint = 0');
   if (options.checkpointInBackground) checkpointer = new WalCheckpointer(path);
   const lock = options.threadWriteLock ? new ThreadWriteLock(options.threadWriteLock) : undefined;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqliteDatabase(sqlite, () => wal.noteCommit(), lock) }) });
+  const db = new Kysely<Database>({ dialect: nodeSqliteDialect(sqlite, () => wal.noteCommit(), lock) });
   return {
     db,
     engine: 'sqlite',

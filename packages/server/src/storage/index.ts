@@ -63,7 +63,7 @@ export interface Stores {
 
 export interface Storage extends Stores {
   readonly engine: Engine;
-  /** Runs `work` in one database transaction: all of it commits, or none of it (it starts at its write turn). */
+  /** Runs `work` in one database transaction: all of it commits, or none of it. */
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /**
    * One transaction for a batch of independent jobs: `isolate` runs a job under a savepoint, so a
@@ -129,9 +129,6 @@ export function createStorage(opened: OpenDatabase): Storage {
       return opened.commitsPending;
     },
     transaction: async (work) => {
-      // With worker threads, wait for another thread's write to end without blocking this thread:
-      // "begin" would otherwise wait for the threads' lock with the event loop stopped.
-      await opened.writeTurn();
       const result = await db.transaction().execute(async (trx) => {
         const stores = storesOver(trx, engine, true);
         const done = await work(stores);

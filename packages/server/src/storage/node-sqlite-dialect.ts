@@ -1,12 +1,13 @@
 /**
  * Lets Kysely's SQLite dialect run on node:sqlite (Kysely ships one for better-sqlite3's API).
  * Prepared statements are cached: SQLite compiles each statement once per connection instead of per query.
- * With worker threads, writes take `lock` first (thread-write-lock.ts).
+ * With worker threads, writes take `lock` first (thread-write-lock.ts), after waiting, without
+ * blocking the event loop, for any other thread's write to end (`nodeSqliteDialect`).
  * `onCommit` hears of every statement that ended a write outside a transaction (an autocommitted
  * write, or a commit), so that wal-durability.ts knows when the log needs syncing.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { SqliteDialect, SqliteDriver, type CompiledQuery, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { ThreadWriteLock } from './thread-write-lock.ts';
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -25,6 +26,12 @@ const READ_ONLY = /^\s*select\b/i;
  * (commit, rollback) lets go, `write` holds it for itself when outside a transaction.
  */
 type LockRole = 'begin' | 'end' | 'write' | undefined;
+
+/** Whether running `sql` now would take the threads' lock (a begin, or a write outside a transaction). */
+const takesLock = (database: DatabaseSync, sql: string) => {
+  const role = lockRoleOf(sql === 'begin' ? 'begin immediate' : sql);
+  return role === 'begin' || (role === 'write' && !database.isTransaction);
+};
 
 function lockRoleOf(sql: string): LockRole {
   if (sql === 'begin immediate') return 'begin';
@@ -112,4 +119,43 @@ export function kyselySqliteDatabase(database: DatabaseSync, onCommit?: () => vo
       return statement;
     },
   };
+}
+
+/**
+ * Kysely's SQLite dialect over node:sqlite. With worker threads, a statement that would take the
+ * threads' lock first waits for its turn asynchronously: the lock itself is taken synchronously
+ * (node:sqlite is), which would otherwise hold this thread's event loop while another thread writes.
+ */
+export function nodeSqliteDialect(database: DatabaseSync, onCommit?: () => void, lock?: ThreadWriteLock): SqliteDialect {
+  const config = { database: kyselySqliteDatabase(database, onCommit, lock) };
+  if (!lock) return new SqliteDialect(config);
+  return new (class extends SqliteDialect {
+    override createDriver(): Driver {
+      return new TurnTakingDriver(config, (sql) => takesLock(database, sql), () => lock.free());
+    }
+  })(config);
+}
+
+class TurnTakingDriver extends SqliteDriver {
+  readonly #needsTurn: (sql: string) => boolean;
+  readonly #turn: () => Promise<void>;
+  #connection: DatabaseConnection | undefined;
+
+  constructor(config: { database: SqliteDatabase }, needsTurn: (sql: string) => boolean, turn: () => Promise<void>) {
+    super(config);
+    this.#needsTurn = needsTurn;
+    this.#turn = turn;
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const inner = await super.acquireConnection();
+    this.#connection ??= {
+      executeQuery: async <R>(query: CompiledQuery) => {
+        if (this.#needsTurn(query.sql)) await this.#turn();
+        return inner.executeQuery<R>(query);
+      },
+      streamQuery: (query, chunkSize) => inner.streamQuery(query, chunkSize),
+    };
+    return this.#connection;
+  }
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import type { ClientGone, Notifier } from '../notifier.ts';
 import type { PushRuleService } from '../push-rules.ts';
 import type { KeyService } from '../keys.ts';
+import { deviceKeyOf } from '../session-policy.ts';
 import { ANY_DEVICE_LIST_CHANGE, type ChangeKind } from '../notifier.ts';
 import { changedDeviceLists, leftDeviceLists } from './device-lists.ts';
 import type { Principal } from '../sessions.ts';
@@ -174,7 +175,7 @@ export class SyncService {
    * acknowledged up to some earlier position and the notifier knows no message for the user came after it.
    */
   #acknowledgeToDevice(principal: Principal, since: number, trustNotifier: boolean): Promise<void> | undefined {
-    const key = `${principal.userId}\u0000${principal.deviceId}`;
+    const key = deviceKeyOf(principal.userId, principal.deviceId);
     const acked = this.#toDeviceAcked.get(key);
     const nothingNew = trustNotifier && acked !== undefined && acked <= since && !this.#notifier.changedSince('toDevice', principal.userId, acked);
     if (nothingNew) {
