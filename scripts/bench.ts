@@ -23,7 +23,11 @@ const pgIndex = args.indexOf('--postgres');
 const pgAdminUrl = pgIndex >= 0 ? args[pgIndex + 1] : process.env.CADUCEUS_BENCH_DATABASE_URL;
 /** `--cpu-prof`: a V8 CPU profile of the server during the measured phase, written to ./bench-<scenario>.cpuprofile. */
 const cpuProfile = args.includes('--cpu-prof') || args.includes('--alloc-prof');
-/** `--alloc-prof`: also a sampling profile of everything the server allocates (garbage included), to ./bench-<scenario>.heapprofile. */
+/**
+ * `--alloc-prof`: also a sampling profile of everything the server allocates (garbage included), to
+ * ./bench-<scenario>.heapprofile; with BENCH_LIVE_ONLY=1 only of what is still in the heap when it
+ * stops (what lives long enough to be promoted, and what the old generation has not collected yet).
+ */
 const allocationProfile = args.includes('--alloc-prof');
 /** BENCH_SERVER_FLAGS: extra Node flags for the server (e.g. "--trace-gc" with BENCH_SERVER_STDOUT=file). */
 const serverFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
@@ -81,15 +85,15 @@ async function startServer(): Promise<Server> {
     env: { ...benchServerEnv(port, dataDir, database?.url), CADUCEUS_PASSWORD_MIN_LENGTH: '8' },
     stdio: ['ignore', 'pipe', cpuProfile ? 'pipe' : 'inherit'],
   });
-  let inspectorUrl: Promise<string> | undefined;
+  // The last inspector address printed before the server listens: the server may replace its own
+  // process at start-up (young-generation.ts), and the new one opens an inspector of its own.
+  let inspectorUrl: string | undefined;
   if (cpuProfile) {
-    inspectorUrl = new Promise((resolve) => {
-      child.stderr!.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        const match = /Debugger listening on (ws:\/\/\S+)/.exec(text);
-        if (match) resolve(match[1]!);
-        else if (!text.includes('Debugger') && !text.includes('nodejs.org/en/docs/inspector')) process.stderr.write(chunk);
-      });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      const match = /Debugger listening on (ws:\/\/\S+)/.exec(text);
+      if (match) inspectorUrl = match[1]!;
+      else if (!text.includes('Debugger') && !text.includes('nodejs.org/en/docs/inspector')) process.stderr.write(chunk);
     });
   }
   let inspector: ReturnType<typeof inspectorSession> | undefined;
@@ -112,15 +116,16 @@ async function startServer(): Promise<Server> {
       return seconds;
     },
     startProfile: async () => {
-      if (!inspectorUrl) return;
-      inspector = inspectorSession(await inspectorUrl);
+      if (!cpuProfile) return;
+      if (!inspectorUrl) throw new Error('the server printed no inspector address');
+      inspector = inspectorSession(inspectorUrl);
       await inspector.send('Profiler.enable');
       await inspector.send('Profiler.setSamplingInterval', { interval: 1000 });
       await inspector.send('Profiler.start');
       if (allocationProfile) {
         await inspector.send('HeapProfiler.enable');
         // Garbage included: what matters to the collector is how fast the server allocates.
-        await inspector.send('HeapProfiler.startSampling', { samplingInterval: 65536, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        await inspector.send('HeapProfiler.startSampling', { samplingInterval: 65536, includeObjectsCollectedByMajorGC: !process.env.BENCH_LIVE_ONLY, includeObjectsCollectedByMinorGC: !process.env.BENCH_LIVE_ONLY });
       }
     },
     stopProfile: async (file: string) => {

@@ -1,6 +1,6 @@
 /** Runs the server in the foreground until SIGINT/SIGTERM, printing where it listens. */
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
-import { startServer } from './server.ts';
+import { applyYoungGenerationSize } from './young-generation.ts';
 
 function banner(config: Config, url: string, adminCount: number): string {
   const lines = [
@@ -31,6 +31,10 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
     }
     throw err;
   }
+  // Before anything is opened: this may replace the process with one whose heap is sized for the load.
+  applyYoungGenerationSize(config.gcSemiSpaceMb, env);
+  // Loaded only now, so a process that is replaced above has not loaded the whole server for nothing.
+  const { startServer } = await import('./server.ts');
   const server = await startServer(config);
   console.log(banner(config, server.url, await server.storage.users.countAdmins()));
 

@@ -10,7 +10,8 @@ Settings come from the configuration file and CADUCEUS_* variables (see "caduceu
   async run(args, io) {
     const { positionals } = parseCommandArgs(args, {});
     expectPositionals(positionals, []);
-    const { runServer } = await import('@caduceus/server');
+    // Only the start-up module: the server may replace this process first (young-generation.ts), and loads the rest after.
+    const { runServer } = await import('@caduceus/server/run');
     await runServer(io.env);
   },
 };
