@@ -31,5 +31,10 @@ export function applyYoungGenerationSize(semiSpaceMb: number, env: NodeJS.Proces
   if (semiSpaceMb === 0 || semiSpaceSizeChosen(process.execArgv, env.NODE_OPTIONS)) return;
   if (typeof process.execve !== 'function') return;
   const args = [process.execPath, `--max-semi-space-size=${semiSpaceMb}`, ...process.execArgv, ...process.argv.slice(1)];
-  process.execve(process.execPath, args, env as Record<string, string>);
+  try {
+    process.execve(process.execPath, args, env as Record<string, string>);
+  } catch (err) {
+    // Not worth refusing to start over: the server runs, with V8's default young generation.
+    console.error(`caduceus: could not apply gc_semi_space_mb (${(err as Error).message}); running with Node's default young generation`);
+  }
 }
