@@ -64,6 +64,8 @@ export interface AuditStore {
   lock(): Promise<void>;
   /** The newest entry (call after lock()). */
   head(): Promise<{ seq: number; hash: string } | undefined>;
+  /** This transaction began with the lock taken and the head read (PostgreSQL write batches): `lock` and `head` need no query. */
+  lockedWith(head: { seq: number; hash: string } | undefined): void;
   /**
    * Adds an entry. Within a transaction the row is written by `writePending` (the transaction does
    * that before its commit and before each savepoint), together with the others of the transaction.
@@ -137,6 +139,12 @@ export class KyselyAuditStore implements AuditStore {
     // Hot path (every audited write): plain templates, as for stream positions.
     if (this.#engine === 'postgres') await sql`select id from audit_chain_lock where id = 1 for update`.execute(this.#db);
     this.#locked = this.#transactional;
+  }
+
+  /** The transaction was begun with the chain's lock taken and its head read (postgres-batch.ts). */
+  lockedWith(head: { seq: number; hash: string } | undefined) {
+    this.#locked = this.#transactional;
+    this.#head = head;
   }
 
   async head() {

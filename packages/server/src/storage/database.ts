@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, PostgresDialect } from 'kysely';
+import { beginLockedBatch, type LockedTransaction } from './postgres-batch.ts';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
 import type { Config } from '../config/config.ts';
@@ -27,6 +28,8 @@ export interface OpenDatabase {
   readonly commitsPending: boolean;
   /** Resolves when another thread of this server is not writing (SQLite with worker threads; at once otherwise). */
   writeTurn(): Promise<void>;
+  /** PostgreSQL: a batch transaction begun with its locks taken, in one round trip (postgres-batch.ts). */
+  beginLockedBatch?(): Promise<LockedTransaction>;
   close(): Promise<void>;
 }
 
@@ -88,7 +91,15 @@ function openPostgres(url: string): OpenDatabase {
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // PostgreSQL answers a commit once it is durable (its own synchronous_commit).
-  return { db, engine: 'postgres', durable: () => Promise.resolve(), commitsPending: false, writeTurn: () => Promise.resolve(), close: () => db.destroy() };
+  return {
+    db,
+    engine: 'postgres',
+    durable: () => Promise.resolve(),
+    commitsPending: false,
+    writeTurn: () => Promise.resolve(),
+    beginLockedBatch: () => beginLockedBatch(pool),
+    close: () => db.destroy(),
+  };
 }
 
 export interface OpenOptions {

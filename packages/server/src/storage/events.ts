@@ -45,6 +45,12 @@ export interface EventTxn {
   txnId: string;
 }
 
+/** An event to insert, with the transaction id that made it. */
+export interface PendingEvent {
+  row: NewEventRow;
+  txn?: (EventTxn & { now: number }) | undefined;
+}
+
 /** What appending an event to a room must know first. */
 export interface AppendBasis {
   /** The room's newest event, which the new one builds on (none before the room's creation). */
@@ -58,6 +64,8 @@ export interface AppendBasis {
 export interface EventStore {
   /** Stores an event, and with it the transaction id that made it (`txn`, at `now`). */
   insert(event: NewEventRow, txn?: EventTxn & { now: number }): Promise<void>;
+  /** Stores several events and their transaction ids in one statement (deferred-events.ts). */
+  insertMany(events: ReadonlyArray<PendingEvent>): Promise<void>;
   setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null): Promise<void>;
   get(eventId: string): Promise<EventRow | undefined>;
   getMany(eventIds: readonly string[]): Promise<EventRow[]>;
@@ -129,22 +137,27 @@ export class KyselyEventStore implements EventStore {
   // The hot paths of sending and syncing use plain SQL templates (same SQL on both engines): the
   // query builder costs several times more per call than the query itself.
   async insert(e: NewEventRow, txn?: EventTxn & { now: number }) {
-    const event = sql`
+    await this.insertMany([{ row: e, txn }]);
+  }
+
+  async insertMany(pending: ReadonlyArray<PendingEvent>) {
+    if (pending.length === 0) return;
+    const events = sql`
       insert into events (stream_ordering, event_id, room_id, type, state_key, sender, origin_server_ts, depth, json, unsigned, redacted_by, relates_to, rel_type, expires_ts)
-      values (${e.streamOrdering}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth}, ${e.json}, ${e.unsigned}, ${null}, ${e.relatesTo}, ${e.relType}, ${e.expiresTs ?? null})`;
-    if (!txn) {
-      await event.execute(this.#db);
+      values ${sql.join(pending.map(({ row: e }) => sql`(${e.streamOrdering}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth}, ${e.json}, ${e.unsigned}, ${null}, ${e.relatesTo}, ${e.relType}, ${e.expiresTs ?? null})`))}`;
+    const txns = pending.flatMap(({ row, txn }) => (txn ? [sql`(${txn.userId}, ${txn.deviceId}, ${txn.txnId}, ${row.eventId}, ${txn.now})`] : []));
+    if (txns.length === 0) {
+      await events.execute(this.#db);
       return;
     }
-    const txnRow = sql`
-      insert into event_txns (user_id, device_id, txn_id, event_id, created_ts) values (${txn.userId}, ${txn.deviceId}, ${txn.txnId}, ${e.eventId}, ${txn.now})`;
-    // PostgreSQL: both rows in one statement, one round trip fewer inside the serialised write.
+    const txnRows = sql`insert into event_txns (user_id, device_id, txn_id, event_id, created_ts) values ${sql.join(txns)}`;
+    // PostgreSQL: all rows in one statement, one round trip inside the serialised write.
     // SQLite runs in-process, where a second statement costs next to nothing.
     if (this.#engine === 'postgres') {
-      await sql`with txn as (${txnRow}) ${event}`.execute(this.#db);
+      await sql`with txn as (${txnRows}) ${events}`.execute(this.#db);
     } else {
-      await event.execute(this.#db);
-      await txnRow.execute(this.#db);
+      await events.execute(this.#db);
+      await txnRows.execute(this.#db);
     }
   }
 

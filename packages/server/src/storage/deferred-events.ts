@@ -1,0 +1,92 @@
+/**
+ * PostgreSQL batch transactions insert the messages a batch appends together, in one statement,
+ * instead of one round trip each inside the serialised write (where every round trip also waits
+ * for an event loop busy with /sync answers; docs/benchmarks.md, pass eight).
+ *
+ * What is deferred: events without a state key (messages, redactions), with their transaction ids. State events are inserted at once, since current state joins them.
+ * Nothing can read a deferred event before it is written:
+ *  - `appendBasis`, the one read each send makes, answers from the database and the pending events
+ *    (the room's newest event, a transaction id used earlier in the batch);
+ *  - any other call on the event or retention store (the only stores that read events) writes the
+ *    pending events first;
+ *  - the batch writes them before each savepoint and before its commit, and a job rolled back to its
+ *    savepoint takes its own pending events with it (`discard`).
+ * A failed write (a unique violation) fails the batch, which then runs each job alone.
+ */
+import type { AppendBasis, EventStore, EventTxn, PendingEvent } from './events.ts';
+import type { RetentionStore } from './retention.ts';
+
+export class DeferredEvents {
+  readonly #store: EventStore;
+  #pending: PendingEvent[] = [];
+
+  constructor(store: EventStore) {
+    this.#store = store;
+  }
+
+  /** Writes the pending events (one statement), if any. */
+  async flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const rows = this.#pending;
+    this.#pending = [];
+    await this.#store.insertMany(rows);
+  }
+
+  /** Forgets the pending events: their job was rolled back. */
+  discard(): void {
+    this.#pending = [];
+  }
+
+  /** The event store of the batch: messages wait in memory, every other call writes them first. */
+  eventStore(): EventStore {
+    const store = this.#store;
+    const overrides: Partial<EventStore> = {
+      insert: async (row, txn) => {
+        if (row.stateKey !== null) {
+          await this.flush();
+          return store.insert(row, txn);
+        }
+        this.#pending.push({ row, txn });
+      },
+      appendBasis: async (roomId, txn) => this.#withPending(roomId, txn, await store.appendBasis(roomId, txn)),
+    };
+    return new Proxy(store, {
+      get: (target, prop) => {
+        const own = overrides[prop as keyof EventStore];
+        if (own) return own;
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await this.flush();
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+  }
+
+  /** The retention store of the batch: it reads and rewrites events, so it sees the pending ones written. */
+  retentionStore(store: RetentionStore): RetentionStore {
+    return new Proxy(store, {
+      get: (target, prop) => {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await this.flush();
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+  }
+
+  /** The basis as the database gives it, completed with the events this batch has not written yet. */
+  #withPending(roomId: string, txn: EventTxn | undefined, basis: AppendBasis): AppendBasis {
+    let tip = basis.tip;
+    let earlierEventId = basis.earlierEventId;
+    for (const { row, txn: made } of this.#pending) {
+      // Pending events are in position order, and newer than anything written.
+      if (row.roomId === roomId) tip = { eventId: row.eventId, depth: row.depth, streamOrdering: row.streamOrdering };
+      if (earlierEventId === undefined && txn && made && made.userId === txn.userId && made.deviceId === txn.deviceId && made.txnId === txn.txnId) earlierEventId = row.eventId;
+    }
+    return { ...basis, tip, earlierEventId };
+  }
+}
