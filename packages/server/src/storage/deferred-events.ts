@@ -3,7 +3,8 @@
  * instead of one round trip each inside the serialised write (where every round trip also waits
  * for an event loop busy with /sync answers; docs/benchmarks.md, pass eight).
  *
- * What is deferred: events without a state key (messages, redactions), with their transaction ids. State events are inserted at once, since current state joins them.
+ * What is deferred: events without a state key (messages, redactions), with their transaction ids.
+ * State events are inserted at once, since current state joins them.
  * Nothing can read a deferred event before it is written:
  *  - `appendBasis`, the one read each send makes, answers from the database and the pending events
  *    (the room's newest event, a transaction id used earlier in the batch);
@@ -40,7 +41,7 @@ export class DeferredEvents {
   /** The event store of the batch: messages wait in memory, every other call writes them first. */
   eventStore(): EventStore {
     const store = this.#store;
-    const overrides: Partial<EventStore> = {
+    return this.#flushingFirst(store, {
       insert: async (row, txn) => {
         if (row.stateKey !== null) {
           await this.flush();
@@ -49,31 +50,28 @@ export class DeferredEvents {
         this.#pending.push({ row, txn });
       },
       appendBasis: async (roomId, txn) => this.#withPending(roomId, txn, await store.appendBasis(roomId, txn)),
-    };
-    return new Proxy(store, {
-      get: (target, prop) => {
-        const own = overrides[prop as keyof EventStore];
-        if (own) return own;
-        const value = Reflect.get(target, prop, target) as unknown;
-        if (typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          await this.flush();
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
     });
   }
 
   /** The retention store of the batch: it reads and rewrites events, so it sees the pending ones written. */
   retentionStore(store: RetentionStore): RetentionStore {
+    return this.#flushingFirst(store, {});
+  }
+
+  /** `store` with `overrides`, and every other method writing the pending events before it runs. */
+  #flushingFirst<S extends object>(store: S, overrides: Partial<S>): S {
+    const wrapped = new Map<PropertyKey, unknown>(Object.entries(overrides));
     return new Proxy(store, {
       get: (target, prop) => {
+        if (wrapped.has(prop)) return wrapped.get(prop);
         const value = Reflect.get(target, prop, target) as unknown;
         if (typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
+        const flushing = async (...args: unknown[]) => {
           await this.flush();
           return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         };
+        wrapped.set(prop, flushing);
+        return flushing;
       },
     });
   }

@@ -152,7 +152,7 @@ export function createStorage(opened: OpenDatabase): Storage {
         written.stream = alreadyLocked(written.stream, locked.streamPosition);
         written.audit.lockedWith(locked.auditHead);
       }
-      const deferred = engine === 'postgres' ? new DeferredEvents(written.events) : undefined;
+      const deferred = locked ? new DeferredEvents(written.events) : undefined;
       const stores = deferred ? { ...written, events: deferred.eventStore(), retention: deferred.retentionStore(written.retention) } : written;
       const commit = () => (locked ? locked.commit() : trx!.commit().execute());
       const rollback = () => (locked ? locked.rollback() : trx!.rollback().execute());
