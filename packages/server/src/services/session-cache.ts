@@ -20,18 +20,28 @@ export interface CachedSession {
 }
 
 /** The longest an entry is trusted without reading the database again. */
-const ENTRY_LIFETIME_MS = 30_000;
+export const ENTRY_LIFETIME_MS = 30_000;
+/**
+ * Each entry lives a random part of the last half of that: tokens read together (every client
+ * reconnecting after a restart, or a thousand long-polls signed in at once) would otherwise all be
+ * read again in the same instant every 30 s, a burst of queries that holds up every request behind it.
+ */
+const SHORTEST_LIFETIME_MS = ENTRY_LIFETIME_MS / 2;
 const MAX_ENTRIES = 100_000;
 
 export class SessionCache {
   readonly #notifier: Notifier;
-  readonly #byToken = new Map<string, { session: CachedSession; cachedAt: number }>();
+  readonly #byToken = new Map<string, { session: CachedSession; cachedAt: number; lifetimeMs: number }>();
   readonly #byUser = new Map<string, Set<string>>();
   /** Moves at every drop: a read that began before it must not be remembered. */
   #generation = 0;
 
-  constructor(notifier: Notifier) {
+  readonly #random: () => number;
+
+  /** `random` (0 ≤ x < 1) spreads the entries' lifetimes; tests pass their own. */
+  constructor(notifier: Notifier, random: () => number = Math.random) {
     this.#notifier = notifier;
+    this.#random = random;
     notifier.onMarked('sessions', (userIds) => (userIds === 'all' ? this.clear() : userIds.forEach((u) => this.forgetUser(u))));
   }
 
@@ -44,7 +54,7 @@ export class SessionCache {
     if (!this.#notifier.live) return undefined;
     const entry = this.#byToken.get(tokenHash);
     if (!entry) return undefined;
-    if (now - entry.cachedAt >= ENTRY_LIFETIME_MS || now < entry.cachedAt) {
+    if (now - entry.cachedAt >= entry.lifetimeMs || now < entry.cachedAt) {
       this.#drop(tokenHash, entry.session.userId);
       return undefined;
     }
@@ -55,7 +65,8 @@ export class SessionCache {
   remember(tokenHash: string, session: CachedSession, generation: number, now: number): void {
     if (generation !== this.#generation || !this.#notifier.live) return;
     if (this.#byToken.size >= MAX_ENTRIES) this.clear();
-    this.#byToken.set(tokenHash, { session, cachedAt: now });
+    const lifetimeMs = SHORTEST_LIFETIME_MS + Math.floor(this.#random() * (ENTRY_LIFETIME_MS - SHORTEST_LIFETIME_MS));
+    this.#byToken.set(tokenHash, { session, cachedAt: now, lifetimeMs });
     let tokens = this.#byUser.get(session.userId);
     if (!tokens) this.#byUser.set(session.userId, (tokens = new Set()));
     tokens.add(tokenHash);

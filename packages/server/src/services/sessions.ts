@@ -75,6 +75,7 @@ export class SessionService {
   readonly #writer: StreamWriter;
   readonly #policy: SessionPolicy;
   readonly #activity = new ActivityTracker();
+  /** Per device: when its "last seen" may be written again. */
   readonly #lastSeenWritten = new Map<string, number>();
   readonly #expiryRecorded = new Set<string>();
   readonly #endedListeners: SessionsEndedListener[] = [];
@@ -270,9 +271,11 @@ export class SessionService {
   }
 
   #noteSeen(userId: string, deviceId: string, now: number, ip: string, userAgent: string | null, key: string) {
-    const last = this.#lastSeenWritten.get(key);
-    if (last !== undefined && now - last < this.#lastSeenIntervalMs) return;
-    this.#lastSeenWritten.set(key, now);
+    const due = this.#lastSeenWritten.get(key);
+    if (due !== undefined && now < due && now >= due - this.#lastSeenIntervalMs) return;
+    // The next write is due after a random part of the last half of the interval: devices first
+    // seen together (clients reconnecting after a restart) would otherwise write in one burst every interval.
+    this.#lastSeenWritten.set(key, now + this.#lastSeenIntervalMs * (0.5 + Math.random() / 2));
     if (this.#lastSeenWritten.size > 50_000) this.#lastSeenWritten.clear();
     // Fire and forget: a failed "last seen" write must not fail the request it describes.
     this.#storage.sessions.recordDeviceSeen(userId, deviceId, now, ip, userAgent).catch(() => {});
