@@ -1,7 +1,8 @@
 /**
  * Concurrent writes share batch transactions (services/stream-writer.ts); on PostgreSQL a batch's
- * messages are inserted together just before its commit (storage/deferred-events.ts). Whatever the
- * batching, a room's events form one chain and a retried transaction id gives back its event.
+ * messages are inserted together just before its commit, and their rooms' tips are read together
+ * when it opens (storage/deferred-events.ts). Whatever the batching, a room's events form one chain
+ * and a retried transaction id gives back its event.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -5,7 +5,7 @@
  * acknowledged write survives a crash. Then the notifier wakes whoever the writes concern.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EventTxn, NewEventRow, Storage, Stores } from '../storage/index.ts';
+import type { AppendIntent, EventTxn, NewEventRow, Storage, Stores } from '../storage/index.ts';
 import type { ChangeKind, Notifier } from './notifier.ts';
 import type { CommittedEvents } from './sync/recent-events.ts';
 
@@ -25,6 +25,8 @@ export interface WriteOptions {
    * of its own inside a batch. Only for jobs that really do all their checks first.
    */
   checksBeforeWriting?: boolean;
+  /** The job appends one event to this room (a send): the batch reads the sends' bases together. */
+  appends?: AppendIntent | undefined;
 }
 
 type Job = {
@@ -157,7 +159,7 @@ export class StreamWriter {
       // A lone job that failed: roll its transaction back rather than commit nothing-but-a-lock.
       if (batch.length === 1 && results[0]?.ok === false) throw new SingleJobFailed(results[0].error);
       return results;
-    }, batch.length).catch((err: unknown) => {
+    }, batch.length, appendsOf(batch)).catch((err: unknown) => {
       if (err instanceof SingleJobFailed) return [{ ok: false as const, error: err.error }];
       throw err;
     });
@@ -184,6 +186,12 @@ export class StreamWriter {
       }
     }
   }
+}
+
+function appendsOf(batch: readonly Job[]): AppendIntent[] {
+  const appends: AppendIntent[] = [];
+  for (const job of batch) if (job.options.appends) appends.push(job.options.appends);
+  return appends;
 }
 
 /** Store calls that change events already stored (redaction, retention): the window cannot follow them. */

@@ -13,20 +13,36 @@
  *  - the batch writes them before each savepoint and before its commit, and a job rolled back to its
  *    savepoint takes its own pending events with it (`discard`).
  * A failed write (a unique violation) fails the batch, which then runs each job alone.
+ *
+ * The bases of the batch's sends are read together too, in one query right after the batch opens
+ * (`readBases`). Each answers its send's `appendBasis`, completed with the pending events like a
+ * fresh read. Such an answer stays right only while nothing else is written: any write (a state
+ * event, the pending events themselves) or rollback drops the answers not used yet, and those sends
+ * read the database again.
  */
-import type { AppendBasis, EventStore, EventTxn, PendingEvent } from './events.ts';
+import type { AppendBasis, AppendIntent, EventStore, EventTxn, PendingEvent } from './events.ts';
 import type { RetentionStore } from './retention.ts';
 
 export class DeferredEvents {
   readonly #store: EventStore;
   #pending: PendingEvent[] = [];
+  /** Bases read ahead for the batch's sends, by room and transaction; none once anything was written. */
+  #readAhead = new Map<string, AppendBasis>();
 
   constructor(store: EventStore) {
     this.#store = store;
   }
 
-  /** Writes the pending events (one statement), if any. */
+  /** Reads the bases of the appends the batch is about to make, in one query (worth it for two or more). */
+  async readBases(intents: ReadonlyArray<AppendIntent>): Promise<void> {
+    if (intents.length < 2) return;
+    const bases = await this.#store.appendBases(intents);
+    intents.forEach((intent, i) => this.#readAhead.set(intentKey(intent.roomId, intent.txn), bases[i]!));
+  }
+
+  /** Writes the pending events (one statement), if any. What was read ahead is stale from here on. */
   async flush(): Promise<void> {
+    this.#readAhead.clear();
     if (this.#pending.length === 0) return;
     const rows = this.#pending;
     this.#pending = [];
@@ -35,6 +51,7 @@ export class DeferredEvents {
 
   /** Forgets the pending events: their job was rolled back. */
   discard(): void {
+    this.#readAhead.clear();
     this.#pending = [];
   }
 
@@ -49,7 +66,12 @@ export class DeferredEvents {
         }
         this.#pending.push({ row, txn });
       },
-      appendBasis: async (roomId, txn) => this.#withPending(roomId, txn, await store.appendBasis(roomId, txn)),
+      appendBasis: async (roomId, txn) => {
+        const key = intentKey(roomId, txn);
+        const readAhead = this.#readAhead.get(key);
+        if (readAhead) this.#readAhead.delete(key);
+        return this.#withPending(roomId, txn, readAhead ?? (await store.appendBasis(roomId, txn)));
+      },
     });
   }
 
@@ -88,3 +110,5 @@ export class DeferredEvents {
     return { ...basis, tip, earlierEventId };
   }
 }
+
+const intentKey = (roomId: string, txn: EventTxn | undefined) => (txn ? `${roomId}\u0000${txn.userId}\u0000${txn.deviceId}\u0000${txn.txnId}` : roomId);

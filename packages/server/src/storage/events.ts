@@ -61,6 +61,12 @@ export interface AppendBasis {
   earlierEventId: string | undefined;
 }
 
+/** An append about to be made: its room and the sending device's transaction. */
+export interface AppendIntent {
+  roomId: string;
+  txn?: EventTxn | undefined;
+}
+
 export interface EventStore {
   /** Stores an event, and with it the transaction id that made it (`txn`, at `now`). */
   insert(event: NewEventRow, txn?: EventTxn & { now: number }): Promise<void>;
@@ -71,6 +77,8 @@ export interface EventStore {
   getMany(eventIds: readonly string[]): Promise<EventRow[]>;
   /** The room's tip, its block and the transaction's earlier event, in one round trip (a send makes it inside the serialised write). */
   appendBasis(roomId: string, txn: EventTxn | undefined): Promise<AppendBasis>;
+  /** `appendBasis` for several appends in one round trip, in the order asked (a PostgreSQL batch reads its sends' bases together). */
+  appendBases(intents: ReadonlyArray<AppendIntent>): Promise<AppendBasis[]>;
   /** Just the id, depth and position of the room's newest event: what a new event builds on. */
   tip(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | undefined>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<EventRow | undefined>;
@@ -175,6 +183,36 @@ export class KyselyEventStore implements EventStore {
       blocked: Number(row.blocked ?? 0) === 1,
       earlierEventId: row.earlier ?? undefined,
     };
+  }
+
+  async appendBases(intents: ReadonlyArray<AppendIntent>): Promise<AppendBasis[]> {
+    if (intents.length === 0) return [];
+    const wanted = sql.join(
+      intents.map(
+        ({ roomId, txn }, i) =>
+          sql`(cast(${i} as integer), cast(${roomId} as text), cast(${txn?.userId ?? null} as text), cast(${txn?.deviceId ?? null} as text), cast(${txn?.txnId ?? null} as text))`,
+      ),
+    );
+    // The tip's position through the (room_id, stream_ordering) index, then its row by primary key.
+    const { rows } = await sql<{ i: number; blocked: number | null; earlier: string | null; event_id: string | null; depth: number | null; stream_ordering: number | null }>`
+      with wanted (i, room_id, user_id, device_id, txn_id) as (values ${wanted}),
+      basis as (
+        select w.i,
+          (select blocked from rooms r where r.room_id = w.room_id) as blocked,
+          (select event_id from event_txns t where t.user_id = w.user_id and t.device_id = w.device_id and t.txn_id = w.txn_id) as earlier,
+          (select max(stream_ordering) from events e where e.room_id = w.room_id) as tip
+        from wanted w)
+      select b.i, b.blocked, b.earlier, e.event_id, e.depth, e.stream_ordering
+      from basis b left join events e on e.stream_ordering = b.tip`.execute(this.#db);
+    const bases: AppendBasis[] = new Array(intents.length);
+    for (const row of rows) {
+      bases[Number(row.i)] = {
+        tip: row.event_id === null ? undefined : { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) },
+        blocked: Number(row.blocked ?? 0) === 1,
+        earlierEventId: row.earlier ?? undefined,
+      };
+    }
+    return bases;
   }
 
   async setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null) {

@@ -9,7 +9,7 @@ import { KyselyDepartmentStore, type DepartmentStore } from './departments.ts';
 import { KyselyAuditStore, type AuditStore } from './audit.ts';
 import type { Engine, OpenDatabase } from './database.ts';
 import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
-import { KyselyEventStore, type EventStore } from './events.ts';
+import { KyselyEventStore, type AppendIntent, type EventStore } from './events.ts';
 import { KyselyKeyStore, type KeyStore } from './keys.ts';
 import { KyselyKeyBackupStore, type KeyBackupStore } from './key-backup.ts';
 import { KyselyMediaStore, type MediaStore } from './media.ts';
@@ -68,9 +68,10 @@ export interface Storage extends Stores {
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /**
    * One transaction for a batch of independent jobs: `isolate` runs a job under a savepoint, so a
-   * job that fails leaves no trace while the others still commit together.
+   * job that fails leaves no trace while the others still commit together. `appends`: the rooms
+   * (and transactions) the jobs will append to, so their bases can be read together up front.
    */
-  batchTransaction<T>(work: (stores: Stores, isolate: <U>(job: () => Promise<U>) => Promise<U>) => Promise<T>, size: number): Promise<T>;
+  batchTransaction<T>(work: (stores: Stores, isolate: <U>(job: () => Promise<U>) => Promise<U>) => Promise<T>, size: number, appends?: ReadonlyArray<AppendIntent>): Promise<T>;
   /**
    * Resolves once every commit so far would survive a power loss. On SQLite the log is synced off
    * the event loop (wal-durability.ts); batch transactions wait for it before they resolve, and
@@ -139,7 +140,7 @@ export function createStorage(opened: OpenDatabase): Storage {
       await opened.durable();
       return result;
     },
-    batchTransaction: async (work, size) => {
+    batchTransaction: async (work, size, appends = []) => {
       const single = size === 1;
       // PostgreSQL: begun with the stream and audit locks taken and the audit head read, in one round
       // trip (postgres-batch.ts); the batch's messages go in with one statement before the commit
@@ -177,6 +178,8 @@ export function createStorage(opened: OpenDatabase): Storage {
             throw err;
           }
         };
+        // The jobs' sends read their rooms' tips together, not one round trip each (deferred-events.ts).
+        await deferred?.readBases(appends);
         const result = await work(stores, isolate);
         await deferred?.flush();
         await stores.audit.writePending();
@@ -220,7 +223,7 @@ export type { RetentionStore, LegalHold, HoldKind } from './retention.ts';
 export type { SyncBatchStore } from './sync-batch.ts';
 export type { MediaStore, MediaRecord, MediaReference } from './media.ts';
 export type { AccountDataStore, EphemeralStore, EventStore, FilterStore, PushRulesStore, RegistrationTokenStore, RoomStore, SessionStore, UiaStore, UserStore };
-export type { AppendBasis, EventRow, EventTxn, NewEventRow, MembershipRow, PendingEvent } from './events.ts';
+export type { AppendBasis, AppendIntent, EventRow, EventTxn, NewEventRow, MembershipRow, PendingEvent } from './events.ts';
 export type { RoomRecord } from './rooms.ts';
 export type { ReceiptRecord } from './ephemeral.ts';
 export type { DeviceRecord, AccessTokenRecord, AccessTokenLookup, RefreshTokenRecord, EndReason, Ending, EndedTokenRecord } from './sessions.ts';

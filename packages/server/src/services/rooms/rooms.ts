@@ -152,7 +152,7 @@ export class RoomService {
         return appended;
       },
       // One append: every refusal (membership, power, bad JSON) comes before it writes anything.
-      { checksBeforeWriting: true },
+      { checksBeforeWriting: true, appends: { roomId, txn: { userId: principal.userId, deviceId: principal.deviceId, txnId } } },
     );
     return event.event_id;
   }
