@@ -63,4 +63,23 @@ describe(`write batches (${testEngine})`, () => {
     const messages = chain.filter((e) => e.type === 'm.room.message');
     assert.equal(messages.length, 4);
   });
+
+  test('content and transaction ids with quotes, backslashes, placeholders and any script come back exactly as sent', async () => {
+    // On PostgreSQL a batch's messages reach the database as literals in one multi-statement query.
+    const { alice, bob, roomId } = await roomOfTwo(server);
+    const tricky = [`O'Brien's BP 120/80`, 'C:\\records\\n\\x00 "quoted"', `'); delete from events; --`, '$1 $2 ? :name', 'Ünïcødé – 患者 – 🩺 – \u{10FFFF}', 'line one\nline two\t\r'];
+    const path = (txnId: string) => `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/${enc(txnId)}`;
+    const answers = await Promise.all(tricky.map((body, i) => (i % 2 ? alice : bob).api.put(path(`tx'\\${i}$1`), { msgtype: 'm.text', body, 'org.example.nested': { body, n: -(i + 1) } })));
+    for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    // A retry with the same tricky transaction id finds the event it made.
+    const retry = await bob.api.put(path(`tx'\\0$1`), { msgtype: 'm.text', body: tricky[0] });
+    assert.equal(retry.body.event_id, answers[0]!.body.event_id);
+
+    const page = await alice.api.get(`/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=20`);
+    for (const [i, body] of tricky.entries()) {
+      const event = page.body.chunk.find((e: { event_id: string }) => e.event_id === answers[i]!.body.event_id);
+      assert.ok(event, `message ${i} is in the room`);
+      assert.deepEqual(event.content, { msgtype: 'm.text', body, 'org.example.nested': { body, n: -(i + 1) } });
+    }
+  });
 });

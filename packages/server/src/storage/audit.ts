@@ -2,7 +2,7 @@
  * The audit log's rows: plain data in and out. Hashing, chaining and signing live in
  * compliance/audit; this store only appends and reads. It has no update or delete on purpose.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Engine } from './database.ts';
 import type { Database } from './schema.ts';
 
@@ -73,6 +73,8 @@ export interface AuditStore {
   append(row: AuditEntryRow): Promise<void>;
   /** Writes the entries appended in this transaction and not yet written, in one statement. */
   writePending(): Promise<void>;
+  /** The same entries as statements for the caller to run (a PostgreSQL batch sends them with its commit); they are no longer pending. */
+  takePendingWrites(): CompiledQuery[];
   /**
    * A savepoint of this transaction was rolled back: what the store remembers of the chain within
    * the transaction (the lock taken, its own newest entry, entries appended since) is gone with it.
@@ -179,14 +181,25 @@ export class KyselyAuditStore implements AuditStore {
     }
   }
 
+  takePendingWrites(): CompiledQuery[] {
+    const queries: CompiledQuery[] = [];
+    for (let i = 0; i < this.#pending.length; i += MAX_ROWS_PER_INSERT) queries.push(this.#insertQuery(this.#pending.slice(i, i + MAX_ROWS_PER_INSERT)));
+    this.#pending = [];
+    return queries;
+  }
+
   async #insert(rows: readonly AuditEntryRow[]) {
+    await this.#db.executeQuery(this.#insertQuery(rows));
+  }
+
+  #insertQuery(rows: readonly AuditEntryRow[]): CompiledQuery {
     const values = rows.map(
       (r) =>
         sql`(${r.seq}, ${r.ts}, ${r.actorUserId}, ${r.actorDeviceId}, ${r.actorAddress}, ${r.actorUserAgent}, ${r.action}, ${r.outcome}, ${r.target}, ${r.requestId}, ${r.details}, ${r.prevHash}, ${r.hash})`,
     );
-    await sql`
+    return sql`
       insert into audit_log (seq, ts, actor_user_id, actor_device_id, actor_address, actor_user_agent, action, outcome, target, request_id, details, prev_hash, hash)
-      values ${sql.join(values)}`.execute(this.#db);
+      values ${sql.join(values)}`.compile(this.#db);
   }
 
   async addCheckpoint(r: AuditCheckpointRow) {

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import { beginLockedBatch, type LockedTransaction } from './postgres-batch.ts';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
@@ -28,8 +28,8 @@ export interface OpenDatabase {
   readonly commitsPending: boolean;
   /** Resolves when another thread of this server is not writing (SQLite with worker threads; at once otherwise). */
   writeTurn(): Promise<void>;
-  /** PostgreSQL: a batch transaction begun with its locks taken, in one round trip (postgres-batch.ts). */
-  beginLockedBatch?(): Promise<LockedTransaction>;
+  /** PostgreSQL: a batch transaction begun with its locks taken (and `alsoRead` answered) in one round trip (postgres-batch.ts). */
+  beginLockedBatch?(alsoRead?: readonly CompiledQuery[]): Promise<LockedTransaction>;
   close(): Promise<void>;
 }
 
@@ -97,7 +97,7 @@ function openPostgres(url: string): OpenDatabase {
     durable: () => Promise.resolve(),
     commitsPending: false,
     writeTurn: () => Promise.resolve(),
-    beginLockedBatch: () => beginLockedBatch(pool),
+    beginLockedBatch: (alsoRead) => beginLockedBatch(pool, alsoRead),
     close: () => db.destroy(),
   };
 }

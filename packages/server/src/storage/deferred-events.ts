@@ -10,16 +10,17 @@
  *    (the room's newest event, a transaction id used earlier in the batch);
  *  - any other call on the event or retention store (the only stores that read events) writes the
  *    pending events first;
- *  - the batch writes them before each savepoint and before its commit, and a job rolled back to its
- *    savepoint takes its own pending events with it (`discard`).
+ *  - the batch writes them before each savepoint, and with its commit (`takeWrites`); a job rolled
+ *    back to its savepoint takes its own pending events with it (`discard`).
  * A failed write (a unique violation) fails the batch, which then runs each job alone.
  *
- * The bases of the batch's sends are read together too, in one query right after the batch opens
- * (`readBases`). Each answers its send's `appendBasis`, completed with the pending events like a
+ * The bases of the batch's sends are read together too, in the batch's opening round trip
+ * (`rememberBases`). Each answers its send's `appendBasis`, completed with the pending events like a
  * fresh read. Such an answer stays right only while nothing else is written: any write (a state
  * event, the pending events themselves) or rollback drops the answers not used yet, and those sends
  * read the database again.
  */
+import type { CompiledQuery } from 'kysely';
 import type { AppendBasis, AppendIntent, EventStore, EventTxn, PendingEvent } from './events.ts';
 import type { RetentionStore } from './retention.ts';
 
@@ -33,11 +34,17 @@ export class DeferredEvents {
     this.#store = store;
   }
 
-  /** Reads the bases of the appends the batch is about to make, in one query (worth it for two or more). */
-  async readBases(intents: ReadonlyArray<AppendIntent>): Promise<void> {
-    if (intents.length < 2) return;
-    const bases = await this.#store.appendBases(intents);
+  /** Keeps the bases of the appends the batch is about to make, read together when it opened. */
+  rememberBases(intents: ReadonlyArray<AppendIntent>, bases: readonly AppendBasis[]): void {
     intents.forEach((intent, i) => this.#readAhead.set(intentKey(intent.roomId, intent.txn), bases[i]!));
+  }
+
+  /** The pending events as statements for the caller to run (with the commit); they are no longer pending. */
+  takeWrites(): CompiledQuery[] {
+    this.#readAhead.clear();
+    const rows = this.#pending;
+    this.#pending = [];
+    return this.#store.insertManyQueries(rows);
   }
 
   /** Writes the pending events (one statement), if any. What was read ahead is stale from here on. */

@@ -3,7 +3,7 @@
  * (room, type, state_key); state at any earlier position is derived from the log (rooms here have a
  * linear history, so "the latest state event at or before P" is the state at P).
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Engine } from './database.ts';
 import type { Database, EventsTable } from './schema.ts';
 
@@ -72,13 +72,13 @@ export interface EventStore {
   insert(event: NewEventRow, txn?: EventTxn & { now: number }): Promise<void>;
   /** Stores several events and their transaction ids in one statement (deferred-events.ts). */
   insertMany(events: ReadonlyArray<PendingEvent>): Promise<void>;
+  /** The statements `insertMany` runs, compiled (a PostgreSQL batch sends them with its commit). */
+  insertManyQueries(events: ReadonlyArray<PendingEvent>): CompiledQuery[];
   setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null): Promise<void>;
   get(eventId: string): Promise<EventRow | undefined>;
   getMany(eventIds: readonly string[]): Promise<EventRow[]>;
   /** The room's tip, its block and the transaction's earlier event, in one round trip (a send makes it inside the serialised write). */
   appendBasis(roomId: string, txn: EventTxn | undefined): Promise<AppendBasis>;
-  /** `appendBasis` for several appends in one round trip, in the order asked (a PostgreSQL batch reads its sends' bases together). */
-  appendBases(intents: ReadonlyArray<AppendIntent>): Promise<AppendBasis[]>;
   /** Just the id, depth and position of the room's newest event: what a new event builds on. */
   tip(roomId: string): Promise<{ eventId: string; depth: number; streamOrdering: number } | undefined>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<EventRow | undefined>;
@@ -149,24 +149,22 @@ export class KyselyEventStore implements EventStore {
   }
 
   async insertMany(pending: ReadonlyArray<PendingEvent>) {
-    if (pending.length === 0) return;
+    for (const query of this.insertManyQueries(pending)) await this.#db.executeQuery(query);
+  }
+
+  /** The statements `insertMany` runs (a PostgreSQL batch sends them with its commit). */
+  insertManyQueries(pending: ReadonlyArray<PendingEvent>): CompiledQuery[] {
+    if (pending.length === 0) return [];
     const events = sql`
       insert into events (stream_ordering, event_id, room_id, type, state_key, sender, origin_server_ts, depth, json, unsigned, redacted_by, relates_to, rel_type, expires_ts)
       values ${sql.join(pending.map(({ row: e }) => sql`(${e.streamOrdering}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth}, ${e.json}, ${e.unsigned}, ${null}, ${e.relatesTo}, ${e.relType}, ${e.expiresTs ?? null})`))}`;
     const txns = pending.flatMap(({ row, txn }) => (txn ? [sql`(${txn.userId}, ${txn.deviceId}, ${txn.txnId}, ${row.eventId}, ${txn.now})`] : []));
-    if (txns.length === 0) {
-      await events.execute(this.#db);
-      return;
-    }
+    if (txns.length === 0) return [events.compile(this.#db)];
     const txnRows = sql`insert into event_txns (user_id, device_id, txn_id, event_id, created_ts) values ${sql.join(txns)}`;
     // PostgreSQL: all rows in one statement, one round trip inside the serialised write.
     // SQLite runs in-process, where a second statement costs next to nothing.
-    if (this.#engine === 'postgres') {
-      await sql`with txn as (${txnRows}) ${events}`.execute(this.#db);
-    } else {
-      await events.execute(this.#db);
-      await txnRows.execute(this.#db);
-    }
+    if (this.#engine === 'postgres') return [sql`with txn as (${txnRows}) ${events}`.compile(this.#db)];
+    return [events.compile(this.#db), txnRows.compile(this.#db)];
   }
 
   async appendBasis(roomId: string, txn: EventTxn | undefined): Promise<AppendBasis> {
@@ -183,36 +181,6 @@ export class KyselyEventStore implements EventStore {
       blocked: Number(row.blocked ?? 0) === 1,
       earlierEventId: row.earlier ?? undefined,
     };
-  }
-
-  async appendBases(intents: ReadonlyArray<AppendIntent>): Promise<AppendBasis[]> {
-    if (intents.length === 0) return [];
-    const wanted = sql.join(
-      intents.map(
-        ({ roomId, txn }, i) =>
-          sql`(cast(${i} as integer), cast(${roomId} as text), cast(${txn?.userId ?? null} as text), cast(${txn?.deviceId ?? null} as text), cast(${txn?.txnId ?? null} as text))`,
-      ),
-    );
-    // The tip's position through the (room_id, stream_ordering) index, then its row by primary key.
-    const { rows } = await sql<{ i: number; blocked: number | null; earlier: string | null; event_id: string | null; depth: number | null; stream_ordering: number | null }>`
-      with wanted (i, room_id, user_id, device_id, txn_id) as (values ${wanted}),
-      basis as (
-        select w.i,
-          (select blocked from rooms r where r.room_id = w.room_id) as blocked,
-          (select event_id from event_txns t where t.user_id = w.user_id and t.device_id = w.device_id and t.txn_id = w.txn_id) as earlier,
-          (select max(stream_ordering) from events e where e.room_id = w.room_id) as tip
-        from wanted w)
-      select b.i, b.blocked, b.earlier, e.event_id, e.depth, e.stream_ordering
-      from basis b left join events e on e.stream_ordering = b.tip`.execute(this.#db);
-    const bases: AppendBasis[] = new Array(intents.length);
-    for (const row of rows) {
-      bases[Number(row.i)] = {
-        tip: row.event_id === null ? undefined : { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) },
-        blocked: Number(row.blocked ?? 0) === 1,
-        earlierEventId: row.earlier ?? undefined,
-      };
-    }
-    return bases;
   }
 
   async setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null) {
@@ -386,4 +354,41 @@ export class KyselyEventStore implements EventStore {
       select event_id, txn_id, user_id, device_id from event_txns where event_id in (${sql.join(eventIds)})`.execute(this.#db);
     return new Map(rows.filter((r) => r.user_id === userId && r.device_id === deviceId).map((r) => [r.event_id, r.txn_id]));
   }
+}
+
+/**
+ * `appendBasis` for several appends in one query, compiled: a PostgreSQL batch sends it with its
+ * opening, so its sends read their bases together (answers by `basesFromRows`).
+ */
+export function appendBasesQuery(db: Kysely<Database>, intents: ReadonlyArray<AppendIntent>): CompiledQuery {
+  const wanted = sql.join(
+    intents.map(
+      ({ roomId, txn }, i) =>
+        sql`(cast(${i} as integer), cast(${roomId} as text), cast(${txn?.userId ?? null} as text), cast(${txn?.deviceId ?? null} as text), cast(${txn?.txnId ?? null} as text))`,
+    ),
+  );
+  // The tip's position through the (room_id, stream_ordering) index, then its row by primary key.
+  return sql`
+    with wanted (i, room_id, user_id, device_id, txn_id) as (values ${wanted}),
+    basis as (
+      select w.i,
+        (select blocked from rooms r where r.room_id = w.room_id) as blocked,
+        (select event_id from event_txns t where t.user_id = w.user_id and t.device_id = w.device_id and t.txn_id = w.txn_id) as earlier,
+        (select max(stream_ordering) from events e where e.room_id = w.room_id) as tip
+      from wanted w)
+    select b.i, b.blocked, b.earlier, e.event_id, e.depth, e.stream_ordering
+    from basis b left join events e on e.stream_ordering = b.tip`.compile(db);
+}
+
+/** The answers of `appendBasesQuery`, in the order of its intents. */
+export function basesFromRows(rows: readonly unknown[], count: number): AppendBasis[] {
+  const bases: AppendBasis[] = new Array(count);
+  for (const row of rows as Array<{ i: number; blocked: number | null; earlier: string | null; event_id: string | null; depth: number | null; stream_ordering: number | null }>) {
+    bases[Number(row.i)] = {
+      tip: row.event_id === null ? undefined : { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) },
+      blocked: Number(row.blocked ?? 0) === 1,
+      earlierEventId: row.earlier ?? undefined,
+    };
+  }
+  return bases;
 }

@@ -2,14 +2,14 @@
  * The storage the services use: one narrow store per domain, all over the same Kysely database,
  * and transactions that hand every store the same transaction.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import { KyselyAccountDataStore, type AccountDataStore } from './account-data.ts';
 import { DeferredEvents } from './deferred-events.ts';
 import { KyselyDepartmentStore, type DepartmentStore } from './departments.ts';
 import { KyselyAuditStore, type AuditStore } from './audit.ts';
 import type { Engine, OpenDatabase } from './database.ts';
 import { KyselyEphemeralStore, type EphemeralStore } from './ephemeral.ts';
-import { KyselyEventStore, type AppendIntent, type EventStore } from './events.ts';
+import { KyselyEventStore, appendBasesQuery, basesFromRows, type AppendIntent, type EventStore } from './events.ts';
 import { KyselyKeyStore, type KeyStore } from './keys.ts';
 import { KyselyKeyBackupStore, type KeyBackupStore } from './key-backup.ts';
 import { KyselyMediaStore, type MediaStore } from './media.ts';
@@ -142,20 +142,23 @@ export function createStorage(opened: OpenDatabase): Storage {
     },
     batchTransaction: async (work, size, appends = []) => {
       const single = size === 1;
-      // PostgreSQL: begun with the stream and audit locks taken and the audit head read, in one round
-      // trip (postgres-batch.ts); the batch's messages go in with one statement before the commit
-      // (deferred-events.ts). Every round trip saved is one every other write waits for.
-      const locked = opened.beginLockedBatch ? await opened.beginLockedBatch() : undefined;
+      // PostgreSQL: a batch in as few round trips as possible (postgres-batch.ts). Its opening takes
+      // the stream and audit locks, reads the audit head and its sends' bases; its messages, audit
+      // entries and the stream's new position are held back (deferred-events.ts) and go with the
+      // commit. Every round trip saved is one every other write waits for.
+      const bases = opened.beginLockedBatch && appends.length >= 2 ? appendBasesQuery(db, appends) : undefined;
+      const locked = opened.beginLockedBatch ? await opened.beginLockedBatch(bases ? [bases] : []) : undefined;
       const trx = locked ? undefined : await db.startTransaction().execute();
       const conn = locked?.db ?? trx!;
       const written = storesOver(conn, engine, true);
+      const lockedStream = locked ? new LockedBatchStream(new KyselyStreamStore(conn), locked.streamPosition) : undefined;
       if (locked) {
-        written.stream = alreadyLocked(written.stream, locked.streamPosition);
+        written.stream = lockedStream!;
         written.audit.lockedWith(locked.auditHead);
       }
       const deferred = locked ? new DeferredEvents(written.events) : undefined;
+      if (deferred && bases) deferred.rememberBases(appends, basesFromRows(locked!.alsoRead[0]!, appends.length));
       const stores = deferred ? { ...written, events: deferred.eventStore(), retention: deferred.retentionStore(written.retention) } : written;
-      const commit = () => (locked ? locked.commit() : trx!.commit().execute());
       const rollback = () => (locked ? locked.rollback() : trx!.rollback().execute());
       try {
         let jobs = 0;
@@ -178,12 +181,13 @@ export function createStorage(opened: OpenDatabase): Storage {
             throw err;
           }
         };
-        // The jobs' sends read their rooms' tips together, not one round trip each (deferred-events.ts).
-        await deferred?.readBases(appends);
         const result = await work(stores, isolate);
-        await deferred?.flush();
-        await stores.audit.writePending();
-        await commit();
+        if (locked) {
+          await locked.commit([...deferred!.takeWrites(), ...stores.audit.takePendingWrites(), ...lockedStream!.takeWrites()]);
+        } else {
+          await stores.audit.writePending();
+          await trx!.commit().execute();
+        }
         await opened.durable();
         return result;
       } catch (err) {
@@ -195,18 +199,51 @@ export function createStorage(opened: OpenDatabase): Storage {
   };
 }
 
-/** The stream store of a transaction begun with the stream locked at `position`: the first `lock` needs no query. */
-function alreadyLocked(stream: StreamStore, position: number): StreamStore {
-  let taken = false;
-  return {
-    lock: async () => {
-      if (taken) return stream.lock();
-      taken = true;
-      return position;
-    },
-    advanceTo: (to) => stream.advanceTo(to),
-    current: () => stream.current(),
-  };
+/**
+ * The stream store of a batch begun with the stream locked at `position`: the first `lock` needs no
+ * query, and the stream's new position waits to go with the commit (`takeWrites`).
+ */
+class LockedBatchStream implements StreamStore {
+  readonly #store: KyselyStreamStore;
+  readonly #position: number;
+  #taken = false;
+  #advanceTo: number | undefined;
+
+  constructor(store: KyselyStreamStore, position: number) {
+    this.#store = store;
+    this.#position = position;
+  }
+
+  async lock() {
+    if (!this.#taken) {
+      this.#taken = true;
+      return this.#position;
+    }
+    await this.#writeAdvance();
+    return this.#store.lock();
+  }
+
+  async advanceTo(position: number) {
+    this.#advanceTo = position;
+  }
+
+  async current() {
+    await this.#writeAdvance();
+    return this.#store.current();
+  }
+
+  /** The held-back advance as a statement for the caller to run; no longer held. */
+  takeWrites(): CompiledQuery[] {
+    const position = this.#advanceTo;
+    this.#advanceTo = undefined;
+    return position === undefined ? [] : [this.#store.advanceQuery(position)];
+  }
+
+  async #writeAdvance() {
+    const position = this.#advanceTo;
+    this.#advanceTo = undefined;
+    if (position !== undefined) await this.#store.advanceTo(position);
+  }
 }
 
 export type { StreamStore } from './streams.ts';

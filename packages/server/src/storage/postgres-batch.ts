@@ -1,15 +1,18 @@
 /**
- * The opening of a PostgreSQL write batch in one round trip: `begin`, the stream's lock, the audit
- * chain's lock and the chain's head, sent together as one multi-statement query. Inside the
- * serialised write every round trip is one that every other write waits for, and each waits for an
- * event loop busy with /sync answers (docs/benchmarks.md, pass eight); this saves three per batch.
- *
- * Read committed takes a fresh snapshot for each statement, so the head is read after the locks
- * are held and sees the entry the previous holder appended. The statements carry no values (a
- * multi-statement query cannot take parameters): only fixed names.
+ * A PostgreSQL write batch in as few round trips as possible. Inside the serialised write every
+ * round trip is one that every other write waits for, and each waits for an event loop busy with
+ * /sync answers (docs/benchmarks.md, passes eight and nine).
+ *  - The opening: `begin`, the stream's lock, the audit chain's lock and the chain's head, and the
+ *    reads the batch asks for (its sends' bases), sent together as one multi-statement query.
+ *  - The end: the writes the batch held back (its messages, audit entries, the stream's new
+ *    position) and `commit`, again as one.
+ * A multi-statement query takes no parameters, so values are written into its text as literals
+ * (inline-sql.ts). Read committed takes a fresh snapshot for each statement, so the head and the
+ * bases are read after the locks are held and see what the previous holder committed.
  */
-import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import { Kysely, PostgresDialect, type CompiledQuery, type PostgresPool } from 'kysely';
 import type pg from 'pg';
+import { inlineParameters } from './inline-sql.ts';
 import type { Database } from './schema.ts';
 import { MAIN_STREAM } from './streams.ts';
 
@@ -26,15 +29,20 @@ export interface LockedTransaction {
   streamPosition: number;
   /** The audit chain's newest entry (none in an empty chain). */
   auditHead: { seq: number; hash: string } | undefined;
-  commit(): Promise<void>;
+  /** The rows of each query `alsoRead` asked for, in order. */
+  alsoRead: unknown[][];
+  /** Runs `finalWrites`, then commits, in one round trip. */
+  commit(finalWrites?: readonly CompiledQuery[]): Promise<void>;
   rollback(): Promise<void>;
 }
 
-export async function beginLockedBatch(pool: pg.Pool): Promise<LockedTransaction> {
+/** Begins a batch with its locks taken; `alsoRead`: queries answered in the same round trip, after the locks. */
+export async function beginLockedBatch(pool: pg.Pool, alsoRead: readonly CompiledQuery[] = []): Promise<LockedTransaction> {
+  const text = [OPENING, ...alsoRead.map(inlineParameters)].join(';\n');
   const client = await pool.connect();
   let results: pg.QueryResult[];
   try {
-    results = (await client.query(OPENING)) as unknown as pg.QueryResult[];
+    results = (await client.query(text)) as unknown as pg.QueryResult[];
   } catch (err) {
     // Possibly half begun: the pool drops this connection rather than lend it out again.
     client.release(err as Error);
@@ -43,10 +51,11 @@ export async function beginLockedBatch(pool: pg.Pool): Promise<LockedTransaction
   const position = Number((results[1]!.rows[0] as { value: number }).value);
   const head = results[3]!.rows[0] as { seq: number; hash: string } | undefined;
   let ended = false;
-  const end = async (statement: 'commit' | 'rollback') => {
+  const end = async (statement: string) => {
     if (ended) return;
     ended = true;
     try {
+      // A failed statement skips the rest of the text, the commit included; the connection is then dropped.
       await client.query(statement);
     } catch (err) {
       client.release(err as Error);
@@ -58,7 +67,8 @@ export async function beginLockedBatch(pool: pg.Pool): Promise<LockedTransaction
     db: kyselyOver(client, pool),
     streamPosition: position,
     auditHead: head ? { seq: Number(head.seq), hash: head.hash } : undefined,
-    commit: () => end('commit'),
+    alsoRead: results.slice(4).map((r) => r.rows as unknown[]),
+    commit: (finalWrites = []) => end([...finalWrites.map(inlineParameters), 'commit'].join(';\n')),
     rollback: () => end('rollback'),
   };
 }

@@ -7,7 +7,7 @@
  * transaction, and that row stays locked until the transaction commits. So writers are serialised,
  * positions commit in order, and a reader that sees the counter at N can see every row up to N.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 export const MAIN_STREAM = 'main';
@@ -49,7 +49,12 @@ export class KyselyStreamStore implements StreamStore {
   }
 
   async advanceTo(position: number) {
-    await sql`update stream_counters set value = ${position} where name = ${MAIN_STREAM}`.execute(this.#db);
+    await this.#db.executeQuery(this.advanceQuery(position));
+  }
+
+  /** The statement `advanceTo` runs (a PostgreSQL batch sends it with its commit). */
+  advanceQuery(position: number): CompiledQuery {
+    return sql`update stream_counters set value = ${position} where name = ${MAIN_STREAM}`.compile(this.#db);
   }
 
   current() {
