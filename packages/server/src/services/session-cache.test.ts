@@ -1,7 +1,7 @@
 /** Known tokens expire spread out, never later than the bound on a lost notice. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ENTRY_LIFETIME_MS, SessionCache, type CachedSession } from './session-cache.ts';
+import { ENTRY_LIFETIME_MS, REFRESH_AHEAD_MS, SessionCache, type CachedSession } from './session-cache.ts';
 import type { Notifier } from './notifier.ts';
 
 const liveNotifier = { live: true, onMarked() {} } as unknown as Notifier;
@@ -39,4 +39,32 @@ test('the spread is drawn per entry: the extremes of the random draw give half t
   const cache = new SessionCache(liveNotifier, () => draws.shift()!);
   const gone = expiries(cache, 2);
   assert.deepEqual(gone, [ENTRY_LIFETIME_MS / 2, ENTRY_LIFETIME_MS]);
+});
+
+test('an entry in its last seconds is handed out for one background read, and served meanwhile until its end', () => {
+  const cache = new SessionCache(liveNotifier, () => 0.999_999);
+  cache.remember('token', session('@nurse:hospital.example'), cache.generation, 0);
+  const end = ENTRY_LIFETIME_MS - 1;
+  assert.equal(cache.claimRefresh('token', end - REFRESH_AHEAD_MS - 1), false, 'not before its last seconds');
+  assert.equal(cache.claimRefresh('token', end - REFRESH_AHEAD_MS + 1), true, 'the first request in them reads it again');
+  assert.equal(cache.claimRefresh('token', end - 1000), false, 'only once');
+  assert.ok(cache.get('token', end - 1), 'served while the read is under way');
+  // The read's answer starts a new lifetime.
+  cache.remember('token', session('@nurse:hospital.example'), cache.generation, end - 1000);
+  assert.ok(cache.get('token', end + 1000));
+  assert.equal(cache.claimRefresh('token', end + 1000), false);
+});
+
+test("a background read that began before the user's sessions changed is not kept; one that found the token gone drops it", () => {
+  const cache = new SessionCache(liveNotifier, () => 0);
+  cache.remember('token', session('@nurse:hospital.example'), cache.generation, 0);
+  assert.ok(cache.claimRefresh('token', ENTRY_LIFETIME_MS / 2 - 1));
+  const generation = cache.generation;
+  cache.forgetUser('@nurse:hospital.example');
+  cache.remember('token', session('@nurse:hospital.example'), generation, ENTRY_LIFETIME_MS / 2 - 1);
+  assert.equal(cache.get('token', ENTRY_LIFETIME_MS / 2 - 1), undefined, 'a logout in between wins');
+
+  cache.remember('other', session('@doctor:hospital.example'), cache.generation, 0);
+  cache.forget('other');
+  assert.equal(cache.get('other', 1), undefined);
 });

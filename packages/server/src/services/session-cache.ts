@@ -27,11 +27,16 @@ export const ENTRY_LIFETIME_MS = 30_000;
  * read again in the same instant every 30 s, a burst of queries that holds up every request behind it.
  */
 const SHORTEST_LIFETIME_MS = ENTRY_LIFETIME_MS / 2;
+/**
+ * In its last seconds an entry is read again in the background by the first request that uses it
+ * (`claimRefresh`), so a token in steady use never makes a request wait for the database.
+ */
+export const REFRESH_AHEAD_MS = 5_000;
 const MAX_ENTRIES = 100_000;
 
 export class SessionCache {
   readonly #notifier: Notifier;
-  readonly #byToken = new Map<string, { session: CachedSession; cachedAt: number; lifetimeMs: number }>();
+  readonly #byToken = new Map<string, { session: CachedSession; cachedAt: number; lifetimeMs: number; refreshing: boolean }>();
   readonly #byUser = new Map<string, Set<string>>();
   /** Moves at every drop: a read that began before it must not be remembered. */
   #generation = 0;
@@ -61,12 +66,29 @@ export class SessionCache {
     return entry.session;
   }
 
+  /**
+   * True, once per entry, when a request uses an entry in its last REFRESH_AHEAD_MS: the caller reads
+   * the token again without waiting and hands the answer to `remember` (or `forget`).
+   */
+  claimRefresh(tokenHash: string, now: number): boolean {
+    const entry = this.#byToken.get(tokenHash);
+    if (!entry || entry.refreshing || now - entry.cachedAt < entry.lifetimeMs - REFRESH_AHEAD_MS) return false;
+    entry.refreshing = true;
+    return true;
+  }
+
+  /** Drops one token (a refresh found it gone): the next request reads the database and is told why. */
+  forget(tokenHash: string): void {
+    const entry = this.#byToken.get(tokenHash);
+    if (entry) this.#drop(tokenHash, entry.session.userId);
+  }
+
   /** Keeps a session read from the database, unless something was dropped since the read began. */
   remember(tokenHash: string, session: CachedSession, generation: number, now: number): void {
     if (generation !== this.#generation || !this.#notifier.live) return;
     if (this.#byToken.size >= MAX_ENTRIES) this.clear();
     const lifetimeMs = SHORTEST_LIFETIME_MS + Math.floor(this.#random() * (ENTRY_LIFETIME_MS - SHORTEST_LIFETIME_MS));
-    this.#byToken.set(tokenHash, { session, cachedAt: now, lifetimeMs });
+    this.#byToken.set(tokenHash, { session, cachedAt: now, lifetimeMs, refreshing: false });
     let tokens = this.#byUser.get(session.userId);
     if (!tokens) this.#byUser.set(session.userId, (tokens = new Set()));
     tokens.add(tokenHash);

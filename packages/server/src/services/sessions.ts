@@ -6,7 +6,7 @@
  */
 import { MatrixError } from '@caduceus/core';
 import type { AuditActor } from '../compliance/audit/index.ts';
-import type { EndReason, Storage, Stores } from '../storage/index.ts';
+import type { AccessTokenLookup, EndReason, Storage, Stores } from '../storage/index.ts';
 import { hashToken, newDeviceId, newToken } from './secrets.ts';
 import { recordDeviceListChange } from './device-lists.ts';
 import type { ServiceDeps } from './index.ts';
@@ -206,7 +206,10 @@ export class SessionService {
     const known = this.#cache.get(tokenHash, checkedAt);
     // A known token within the policy needs no query; one that seems expired is read again (another
     // process may have seen the device active since), so only the database's answer refuses.
-    if (known && this.#alive(known, checkedAt)) return { principal: { userId: known.userId, deviceId: known.deviceId }, now: checkedAt, deviceKey: known.deviceKey };
+    if (known && this.#alive(known, checkedAt)) {
+      if (this.#cache.claimRefresh(tokenHash, checkedAt)) void this.#refreshCached(tokenHash);
+      return { principal: { userId: known.userId, deviceId: known.deviceId }, now: checkedAt, deviceKey: known.deviceKey };
+    }
     const generation = this.#cache.generation;
     const record = await this.#storage.sessions.findAccessToken(tokenHash);
     if (!record?.device) throw await this.#unknownOrEnded(this.#storage, tokenHash);
@@ -214,9 +217,31 @@ export class SessionService {
     await this.#enforcePolicy(record.userId, record.deviceId, record.device, now);
     // An expired token may be refreshed: soft logout tells the client to keep its local data.
     if (record.expiresTs !== null && record.expiresTs <= now) throw unknownToken(true, 'Access token has expired');
-    const deviceKey = deviceKeyOf(record.userId, record.deviceId);
-    this.#cache.remember(tokenHash, { userId: record.userId, deviceId: record.deviceId, expiresTs: record.expiresTs, device: record.device, deviceKey }, generation, now);
+    const deviceKey = this.#remember(tokenHash, record, record.device, generation, now);
     return { principal: { userId: record.userId, deviceId: record.deviceId }, now, deviceKey };
+  }
+
+  #remember(tokenHash: string, record: AccessTokenLookup, device: DeviceTimes, generation: number, now: number): string {
+    const deviceKey = deviceKeyOf(record.userId, record.deviceId);
+    this.#cache.remember(tokenHash, { userId: record.userId, deviceId: record.deviceId, expiresTs: record.expiresTs, device, deviceKey }, generation, now);
+    return deviceKey;
+  }
+
+  /**
+   * Reads a known token again while the cache still serves it (see SessionCache.claimRefresh). Every
+   * request still checks the policy and expiry against what is cached; a token gone from the database
+   * is dropped, so the next request reads it and gets the reason. A failed read changes nothing:
+   * the entry ends at its time and is then read on the request path.
+   */
+  async #refreshCached(tokenHash: string): Promise<void> {
+    const generation = this.#cache.generation;
+    try {
+      const record = await this.#storage.sessions.findAccessToken(tokenHash);
+      if (record?.device) this.#remember(tokenHash, record, record.device, generation, this.#deps.clock.now());
+      else this.#cache.forget(tokenHash);
+    } catch {
+      // Left to expire.
+    }
   }
 
   #alive(session: CachedSession, now: number): boolean {
