@@ -26,7 +26,8 @@ const cpuProfile = args.includes('--cpu-prof') || args.includes('--alloc-prof');
 /**
  * `--alloc-prof`: also a sampling profile of everything the server allocates (garbage included), to
  * ./bench-<scenario>.heapprofile; with BENCH_LIVE_ONLY=1 only of what is still in the heap when it
- * stops (what lives long enough to be promoted, and what the old generation has not collected yet).
+ * stops (what lives long enough to be promoted, and what the old generation has not collected yet);
+ * with BENCH_PROMOTED_ONLY=1 of what young-generation collections did not free (promoted).
  */
 const allocationProfile = args.includes('--alloc-prof');
 /** BENCH_SERVER_FLAGS: extra Node flags for the server (e.g. "--trace-gc" with BENCH_SERVER_STDOUT=file). */
@@ -125,7 +126,11 @@ async function startServer(): Promise<Server> {
       if (allocationProfile) {
         await inspector.send('HeapProfiler.enable');
         // Garbage included: what matters to the collector is how fast the server allocates.
-        await inspector.send('HeapProfiler.startSampling', { samplingInterval: 65536, includeObjectsCollectedByMajorGC: !process.env.BENCH_LIVE_ONLY, includeObjectsCollectedByMinorGC: !process.env.BENCH_LIVE_ONLY });
+        // BENCH_LIVE_ONLY=1: only what is still in the heap; BENCH_PROMOTED_ONLY=1: what lived
+        // through young-generation collections (promoted), whether or not it died later.
+        const liveOnly = Boolean(process.env.BENCH_LIVE_ONLY);
+        const promotedOnly = Boolean(process.env.BENCH_PROMOTED_ONLY);
+        await inspector.send('HeapProfiler.startSampling', { samplingInterval: 65536, includeObjectsCollectedByMajorGC: !liveOnly, includeObjectsCollectedByMinorGC: !liveOnly && !promotedOnly });
       }
     },
     stopProfile: async (file: string) => {
