@@ -19,6 +19,8 @@ export const CHECKPOINT_EVERY_MS = 10 * 60_000;
  * the database at once each minute (a thousand busy clients, a thousand writes in a second).
  */
 export const READ_COALESCING_MS = 60_000;
+/** Most read records one transaction writes (a bigger burst takes several, one after another). */
+const MAX_READS_PER_GROUP = 500;
 /** Bound on the coalescing map (past it, records older than the window are dropped). */
 const MAX_COALESCED_READS = 100_000;
 
@@ -33,6 +35,12 @@ export interface RequestFacts {
 
 type PendingEntry = Omit<AuditEntryRow, 'seq' | 'prevHash' | 'hash'>;
 
+/** Read records written together in one transaction. */
+interface ReadGroup {
+  entries: PendingEntry[];
+  write: Promise<void>;
+}
+
 export class HashChainedAuditTrail implements AuditTrail {
   readonly #storage: Storage;
   readonly #clock: Clock;
@@ -42,6 +50,10 @@ export class HashChainedAuditTrail implements AuditTrail {
   #lastCheckpointTs: number | undefined;
   /** Per outcome, device and target: when its read was last recorded, and that write (and whether it is done). */
   readonly #reads = new Map<string, { at: number; write: Promise<void>; written: boolean }>();
+  /** Read records waiting for their group's transaction to start (see `#writeReads`). */
+  #nextReads: ReadGroup | undefined;
+  /** Settles when the group being written is done: the next one starts after it. */
+  #readsWritten: Promise<void> = Promise.resolve();
 
   constructor(storage: Storage, clock: Clock, key: SigningKey, request: () => RequestFacts | undefined) {
     this.#storage = storage;
@@ -83,9 +95,7 @@ export class HashChainedAuditTrail implements AuditTrail {
     }
     if (fresh) {
       const entries = fresh.map(({ target }) => this.#pending({ action: 'roomId' in target ? 'event.read' : 'media.read', outcome, target, details: { via } }));
-      const write = this.#storage.transaction(async (stores) => {
-        for (const entry of entries) await this.#append(stores, entry);
-      });
+      const write = this.#writeReads(entries);
       const records = fresh.flatMap(({ key }) => (key ? [{ key, record: { at: now, write, written: false } }] : []));
       for (const { key, record } of records) this.#reads.set(key, record);
       write.then(
@@ -101,6 +111,33 @@ export class HashChainedAuditTrail implements AuditTrail {
     }
     if (!waits) return undefined;
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Read records of many requests go in one transaction: the ones recorded while the previous group
+   * is being written (or in the same turn of the event loop) form the next group. Each is a chain
+   * append under the chain's lock, so a thousand devices whose records fall due together (clients
+   * that all reconnected at once) would otherwise be a thousand transactions one after another,
+   * every other audited write waiting behind them.
+   */
+  #writeReads(entries: readonly PendingEntry[]): Promise<void> {
+    let group = this.#nextReads;
+    if (!group || group.entries.length >= MAX_READS_PER_GROUP) {
+      const forming: ReadGroup = { entries: [], write: Promise.resolve() };
+      forming.write = this.#readsWritten
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        .then(() => {
+          // From here the group takes no more entries: later ones form the next.
+          if (this.#nextReads === forming) this.#nextReads = undefined;
+          return this.#storage.transaction(async (stores) => {
+            for (const entry of forming.entries) await this.#append(stores, entry);
+          });
+        });
+      this.#readsWritten = forming.write.catch(() => {});
+      this.#nextReads = group = forming;
+    }
+    group.entries.push(...entries);
+    return group.write;
   }
 
   /** Drops coalescing records from before `cutoff` (and all of them if that is not enough). */
