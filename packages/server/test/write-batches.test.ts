@@ -49,6 +49,19 @@ describe(`write batches (${testEngine})`, () => {
     assert.deepEqual(page.body.chunk.map((e: { event_id: string }) => e.event_id).reverse(), chain.slice(-page.body.chunk.length).map((e) => e.event_id));
   });
 
+  test('a refused change among sends in one batch leaves no trace, and the sends around it still form one chain', async () => {
+    const { alice, bob, roomId } = await roomOfTwo(server);
+    // Bob may not rename the room: his change is refused inside the batch, after its savepoint.
+    const rename = bob.api.put(`/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.name/`, { name: 'Renamed by bob' });
+    const sends = Array.from({ length: 12 }, (_, i) => send(i % 2 ? alice : bob, roomId, `obs ${i}`));
+    const [refused, ...sent] = await Promise.all([rename, ...sends]);
+    assert.equal((refused as { status: number }).status, 403);
+    const chain = await storedChain(roomId);
+    assert.ok(!chain.some((e) => e.type === 'm.room.name'), 'the refused change was not stored');
+    for (const id of sent as string[]) assert.ok(chain.some((e) => e.event_id === id), `${id} was stored`);
+    for (let i = 1; i < chain.length; i++) assert.deepEqual(chain[i]!.prev_events, [chain[i - 1]!.event_id], `event ${i} builds on the one before it`);
+  });
+
   test('the same transaction id sent twice at once gives one event, whichever batch each lands in', async () => {
     const { alice, roomId } = await roomOfTwo(server);
     const path = (txnId: string) => `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/${enc(txnId)}`;
