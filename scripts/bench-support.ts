@@ -27,7 +27,8 @@ export function benchServerEnv(port: number, dataDir: string, databaseUrl: strin
     CADUCEUS_RATE_LIMITS: 'off',
     // The benchmark users sign in with passwords; the sign-in page is not what is measured.
     CADUCEUS_MFA: 'optional',
-    CADUCEUS_LOG_LEVEL: 'warn',
+    // Warnings only unless asked (CADUCEUS_LOG_LEVEL=info measures with the per-request log lines of the default).
+    CADUCEUS_LOG_LEVEL: process.env.CADUCEUS_LOG_LEVEL ?? 'warn',
     ...(databaseUrl ? { CADUCEUS_DATABASE_URL: databaseUrl } : {}),
   };
 }
