@@ -41,25 +41,26 @@ export class DeferredEvents {
 
   /** The pending events as statements for the caller to run (with the commit); they are no longer pending. */
   takeWrites(): CompiledQuery[] {
-    this.#readAhead.clear();
-    const rows = this.#pending;
-    this.#pending = [];
-    return this.#store.insertManyQueries(rows);
+    return this.#store.insertManyQueries(this.#take());
   }
 
-  /** Writes the pending events (one statement), if any. What was read ahead is stale from here on. */
+  /** Writes the pending events (one statement), if any. */
   async flush(): Promise<void> {
-    this.#readAhead.clear();
-    if (this.#pending.length === 0) return;
-    const rows = this.#pending;
-    this.#pending = [];
-    await this.#store.insertMany(rows);
+    const rows = this.#take();
+    if (rows.length > 0) await this.#store.insertMany(rows);
   }
 
   /** Forgets the pending events: their job was rolled back. */
   discard(): void {
+    this.#take();
+  }
+
+  /** The pending events, no longer pending; what was read ahead is stale from here on (they are written or gone). */
+  #take(): PendingEvent[] {
     this.#readAhead.clear();
+    const rows = this.#pending;
     this.#pending = [];
+    return rows;
   }
 
   /** The event store of the batch: messages wait in memory, every other call writes them first. */

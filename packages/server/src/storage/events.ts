@@ -168,19 +168,8 @@ export class KyselyEventStore implements EventStore {
   }
 
   async appendBasis(roomId: string, txn: EventTxn | undefined): Promise<AppendBasis> {
-    const { rows } = await sql<{ blocked: number | null; earlier: string | null; event_id: string | null; depth: number | null; stream_ordering: number | null }>`
-      select
-        (select blocked from rooms where room_id = ${roomId}) as blocked,
-        (select event_id from event_txns where user_id = ${txn?.userId ?? null} and device_id = ${txn?.deviceId ?? null} and txn_id = ${txn?.txnId ?? null}) as earlier,
-        tip.event_id, tip.depth, tip.stream_ordering
-      from (select 1 as one) as here
-      left join (select event_id, depth, stream_ordering from events where room_id = ${roomId} order by stream_ordering desc limit 1) as tip on 1 = 1`.execute(this.#db);
-    const row = rows[0]!;
-    return {
-      tip: row.event_id === null ? undefined : { eventId: row.event_id, depth: Number(row.depth), streamOrdering: Number(row.stream_ordering) },
-      blocked: Number(row.blocked ?? 0) === 1,
-      earlierEventId: row.earlier ?? undefined,
-    };
+    const { rows } = await this.#db.executeQuery(appendBasesQuery(this.#db, [{ roomId, txn }]));
+    return basesFromRows(rows, 1)[0]!;
   }
 
   async setCurrentState(roomId: string, type: string, stateKey: string, eventId: string, streamOrdering: number, membership: string | null) {

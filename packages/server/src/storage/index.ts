@@ -151,9 +151,9 @@ export function createStorage(opened: OpenDatabase): Storage {
       const trx = locked ? undefined : await db.startTransaction().execute();
       const conn = locked?.db ?? trx!;
       const written = storesOver(conn, engine, true);
-      const lockedStream = locked ? new LockedBatchStream(new KyselyStreamStore(conn), locked.streamPosition) : undefined;
+      let lockedStream: LockedBatchStream | undefined;
       if (locked) {
-        written.stream = lockedStream!;
+        written.stream = lockedStream = new LockedBatchStream(new KyselyStreamStore(conn), locked.streamPosition);
         written.audit.lockedWith(locked.auditHead);
       }
       const deferred = locked ? new DeferredEvents(written.events) : undefined;
@@ -234,15 +234,19 @@ class LockedBatchStream implements StreamStore {
 
   /** The held-back advance as a statement for the caller to run; no longer held. */
   takeWrites(): CompiledQuery[] {
-    const position = this.#advanceTo;
-    this.#advanceTo = undefined;
+    const position = this.#take();
     return position === undefined ? [] : [this.#store.advanceQuery(position)];
   }
 
   async #writeAdvance() {
+    const position = this.#take();
+    if (position !== undefined) await this.#store.advanceTo(position);
+  }
+
+  #take(): number | undefined {
     const position = this.#advanceTo;
     this.#advanceTo = undefined;
-    if (position !== undefined) await this.#store.advanceTo(position);
+    return position;
   }
 }
 
