@@ -205,18 +205,30 @@ async function serial(server: Server) {
   const users = await inBatches(Array.from({ length: 56 }, (_, i) => `serial${i}`), 8, (n) => register(server.url, n));
   const roomId = await makeRoom(server.url, users[0]!, users.slice(1));
   const times: number[] = [];
+  // The sends go over one keep-alive connection with the lean client (bench-http.ts), so the time is
+  // the server's and the network's; BENCH_SERIAL_CLIENT=fetch measures through fetch instead, whose
+  // own machinery adds 0.2–0.3 ms to each send here.
+  const viaFetch = process.env.BENCH_SERIAL_CLIENT === 'fetch';
+  const connection = new KeepAliveConnection(server.url);
+  const send = async (path: string, token: string, content: unknown) => {
+    if (viaFetch) return void (await call(server.url, 'PUT', path, token, content));
+    const { status, body } = await connection.put(path, token, content);
+    if (status !== 200) throw new Error(`PUT ${path}: ${status} ${body.slice(0, 200)}`);
+  };
   await server.startProfile();
   const started = performance.now();
   for (let i = 0; i < 3287; i++) {
     const user = users[i % users.length]!;
     const t0 = performance.now();
-    await call(server.url, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/s${i}`, user.token, { msgtype: 'm.text', body: `Line ${i} of the play` });
+    await send(`/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/s${i}`, user.token, { msgtype: 'm.text', body: `Line ${i} of the play` });
     times.push(performance.now() - t0);
   }
   const total = performance.now() - started;
+  connection.close();
   await server.stopProfile('bench-serial.cpuprofile');
   times.sort((a, b) => a - b);
   return {
+    'client': viaFetch ? 'fetch (undici)' : 'lean keep-alive connection (bench-http.ts)',
     'messages': 3287,
     'median per message': fmt(percentile(times, 50)),
     'p95': fmt(percentile(times, 95)),
