@@ -207,7 +207,7 @@ async function serial(server: Server) {
   const times: number[] = [];
   // The sends go over one keep-alive connection with the lean client (bench-http.ts), so the time is
   // the server's and the network's; BENCH_SERIAL_CLIENT=fetch measures through fetch instead, whose
-  // own machinery adds 0.2–0.3 ms to each send here.
+  // own machinery adds 0.3–1.3 ms to each measured send here (docs/benchmarks.md, pass ten).
   const viaFetch = process.env.BENCH_SERIAL_CLIENT === 'fetch';
   const connection = new KeepAliveConnection(server.url);
   const send = async (path: string, token: string, content: unknown) => {
