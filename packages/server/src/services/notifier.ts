@@ -172,16 +172,33 @@ export class Confirmations {
       return;
     }
     this.#pending.delete(position);
-    // A waiter is done once nothing at or below its position is still unconfirmed.
+    this.#releaseWaiters();
+  }
+
+  /** A waiter is done once nothing at or below its position is still unconfirmed. */
+  #releaseWaiters() {
     let lowest = Number.POSITIVE_INFINITY;
     for (const pending of this.#pending.keys()) if (pending < lowest) lowest = pending;
     for (const waiter of this.#waiters) if (waiter.position < lowest) waiter.done();
   }
 
-  /** Resolves once everything expected so far is confirmed (or patience ran out). */
-  settled(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve();
-    return waitInSet(this.#waiters, Math.max(...this.#pending.keys()), this.#patienceMs);
+  /**
+   * Resolves once everything expected so far is confirmed, or patience ran out: then what was waited
+   * for counts as confirmed, so that a confirmation that will never come (a peer that died) holds up
+   * one wait, not every later one.
+   */
+  async settled(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const upTo = Math.max(...this.#pending.keys());
+    await waitInSet(this.#waiters, upTo, this.#patienceMs);
+    let dropped = false;
+    for (const pending of this.#pending.keys()) {
+      if (pending <= upTo) {
+        this.#pending.delete(pending);
+        dropped = true;
+      }
+    }
+    if (dropped) this.#releaseWaiters();
   }
 
   /** Confirmations that will never come: nobody waits for them. */

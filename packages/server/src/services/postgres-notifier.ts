@@ -2,6 +2,7 @@
  * Shares changes between server processes on one PostgreSQL database: each publish is also sent as
  * a NOTIFY, and every process LISTENs and delivers the others' changes to its own waiters and caches.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Confirmations, LocalNotifier, type StreamChange } from './notifier.ts';
 
@@ -14,6 +15,21 @@ const MAX_PAYLOAD = 7900;
 
 /** How long `settled` waits for this process's own notice to come back (a lost one must not hold anyone up for good). */
 const ECHO_PATIENCE_MS = 1_000;
+/** How long `settled` waits for the other processes to confirm an ended session (one that died must not hold anyone up for good). */
+const CONFIRM_PATIENCE_MS = 1_000;
+
+/** Bound on the changes waiting for confirmations (each is dropped by the `settled` that follows its publish). */
+const MAX_AWAITED = 10_000;
+/** How long closing waits to say goodbye to the others. */
+const BYE_PATIENCE_MS = 500;
+
+/** What goes over the channel: a change (with its sender), a greeting, or a confirmation that a change was heard. */
+type ChangeNotice = { i?: string; f: number; p: number; r?: readonly string[]; u?: readonly string[]; m?: StreamChange['marks']; all?: true };
+type Notice =
+  | ChangeNotice
+  | { hello: string; reply: boolean }
+  | { bye: string }
+  | { heard: number; by: string; to: string };
 
 export class PostgresNotifier extends LocalNotifier {
   readonly #url: string;
@@ -26,10 +42,23 @@ export class PostgresNotifier extends LocalNotifier {
   /** Listening, and in step since: false until started and from a lost connection until the reset after reconnecting. */
   #live = false;
   /**
-   * Positions this process published whose notice has not come back through its own LISTEN yet.
-   * PostgreSQL hands a notice to every listener at once, so its return means the others have it too.
+   * Positions this process published whose notice has not come back through its own LISTEN yet
+   * (that its change is in the database's queue for every listener; `#unheard` is what says the
+   * others have handled it).
    */
   readonly #unechoed = new Confirmations(ECHO_PATIENCE_MS);
+  /** This notifier's name on the channel: the others confirm to it. */
+  readonly #id = randomUUID();
+  /** The other processes (or threads) listening on the database, known from their greeting or their changes. */
+  readonly #peers = new Set<string>();
+  /**
+   * Changes that end or restart sessions, published here, until every peer has confirmed handling
+   * them. The return of our own notice does not say that: each listener reads it from its own
+   * connection, in its own time, and a peer that has not yet would still accept the ended token.
+   */
+  readonly #unheard = new Confirmations(CONFIRM_PATIENCE_MS);
+  /** For each of those changes, the peers whose confirmation is still to come. */
+  readonly #awaitingFrom = new Map<number, Set<string>>();
 
   constructor(url: string, onError: (err: Error) => void = () => {}) {
     super();
@@ -57,6 +86,7 @@ export class PostgresNotifier extends LocalNotifier {
     await this.#listen();
     super.start(current);
     this.#live = true;
+    this.#send({ hello: this.#id, reply: true });
     this.#watchdog = setInterval(() => void this.#checkForGaps(), GAP_CHECK_MS);
     this.#watchdog.unref();
   }
@@ -91,7 +121,26 @@ export class PostgresNotifier extends LocalNotifier {
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
       try {
-        const parsed = JSON.parse(message.payload) as { f: number; p: number; r?: string[]; u?: string[]; m?: StreamChange['marks']; all?: true };
+        const parsed = JSON.parse(message.payload) as Notice;
+        if ('hello' in parsed) {
+          if (parsed.hello !== this.#id && !this.#peers.has(parsed.hello)) {
+            this.#peers.add(parsed.hello);
+            if (parsed.reply) this.#send({ hello: this.#id, reply: false });
+          }
+          return;
+        }
+        if ('bye' in parsed) {
+          // A peer shutting down: nothing more to wait for from it.
+          this.#peers.delete(parsed.bye);
+          for (const position of [...this.#awaitingFrom.keys()]) this.#confirmed(position, parsed.bye);
+          return;
+        }
+        if ('heard' in parsed) {
+          if (parsed.to === this.#id) this.#confirmed(parsed.heard, parsed.by);
+          return;
+        }
+        const from = parsed.i !== undefined && parsed.i !== this.#id ? parsed.i : undefined;
+        if (from !== undefined) this.#peers.add(from);
         if (parsed.all) {
           // Too big to describe: every room and user may have changed up to here.
           this.reset(parsed.p);
@@ -100,6 +149,8 @@ export class PostgresNotifier extends LocalNotifier {
           this.deliver({ first: parsed.f, position: parsed.p, rooms: parsed.r ?? [], users: parsed.u ?? [], marks: parsed.m });
         }
         this.#unechoed.confirm(parsed.p);
+        // Delivered, so this process's caches have dropped the ended sessions: tell their writer.
+        if (from !== undefined && (parsed.all || parsed.m?.sessions)) this.#send({ heard: parsed.p, by: this.#id, to: from });
       } catch (err) {
         this.#onError(err as Error);
       }
@@ -108,6 +159,7 @@ export class PostgresNotifier extends LocalNotifier {
       // Notices may be lost from here on: caches stop serving until the reset after reconnecting.
       this.#live = false;
       this.#unechoed.forget();
+      this.#forgetUnheard();
       this.#onError(err);
       void this.#reconnect();
     });
@@ -139,22 +191,65 @@ export class PostgresNotifier extends LocalNotifier {
 
   override publish(change: StreamChange): void {
     this.deliver(change);
-    let payload = JSON.stringify({ f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks });
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ f: change.first, p: change.position, all: true });
+    let notice: ChangeNotice = { i: this.#id, f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks };
+    let payload = JSON.stringify(notice);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify((notice = { i: this.#id, f: change.first, p: change.position, all: true }));
     this.#unechoed.expect(change.position);
+    // Only ended sessions are waited for (`settled`); a notice too big to describe is confirmed too,
+    // as it drops every cache.
+    if (change.marks?.sessions && this.#peers.size > 0) {
+      if (this.#awaitingFrom.size >= MAX_AWAITED) this.#forgetUnheard();
+      this.#awaitingFrom.set(change.position, new Set(this.#peers));
+      this.#unheard.expect(change.position, this.#peers.size);
+    }
     this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: Error) => {
       this.#unechoed.confirm(change.position);
       this.#onError(err);
     });
   }
 
-  override settled(): Promise<void> {
-    return this.live ? this.#unechoed.settled() : Promise.resolve();
+  /** A greeting or a confirmation (changes go through `publish`). */
+  #send(notice: Notice) {
+    this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(notice)]).catch((err: Error) => this.#onError(err));
+  }
+
+  /** `peer` has handled the change at `position` (or is gone): counted once per peer. */
+  #confirmed(position: number, peer: string) {
+    const waitingFor = this.#awaitingFrom.get(position);
+    if (!waitingFor?.delete(peer)) return;
+    if (waitingFor.size === 0) this.#awaitingFrom.delete(position);
+    this.#unheard.confirm(position);
+  }
+
+  #forgetUnheard() {
+    this.#awaitingFrom.clear();
+    this.#unheard.forget();
+  }
+
+  override async settled(): Promise<void> {
+    if (!this.live) return;
+    let upTo = 0;
+    for (const position of this.#awaitingFrom.keys()) upTo = Math.max(upTo, position);
+    await Promise.all([this.#unechoed.settled(), this.#unheard.settled()]);
+    // A peer that has not confirmed within the patience is gone (or too slow to wait for): later
+    // logouts do not wait for it. It counts again once it greets or publishes a change.
+    for (const [position, waitingFor] of this.#awaitingFrom) {
+      if (position > upTo) continue;
+      for (const peer of waitingFor) this.#peers.delete(peer);
+      this.#awaitingFrom.delete(position);
+    }
   }
 
   override async close() {
+    // Tell the others not to wait for this process any more (a crash says nothing: see `settled`).
+    if (this.#live) {
+      const bye = this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ bye: this.#id } satisfies Notice)]).catch(() => {});
+      // A database that does not answer must not hold the shutdown up.
+      await Promise.race([bye, new Promise((resolve) => setTimeout(resolve, BYE_PATIENCE_MS).unref())]);
+    }
     this.#closed = true;
     this.#unechoed.forget();
+    this.#forgetUnheard();
     clearInterval(this.#watchdog);
     await super.close();
     await this.#listener?.end().catch(() => {});
