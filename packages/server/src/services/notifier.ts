@@ -139,13 +139,14 @@ function waitInSet(waiters: Set<PositionWaiter>, position: number, patienceMs: n
 }
 
 /**
- * Positions this process sent to the others and that they have not all confirmed yet (PostgreSQL:
- * the NOTIFY came back; threads: every other thread answered), and who waits for them. A lost
- * confirmation must not hold anyone up for good: waits end after `patienceMs`.
+ * Positions this process sent to the others and who has not confirmed them yet (PostgreSQL: our own
+ * NOTIFY coming back, and the other processes' answers to an ended session; threads: every other
+ * thread's answer), and who waits for them. A lost confirmation must not hold anyone up for good:
+ * waits end after `patienceMs`.
  */
-export class Confirmations {
-  /** Position → confirmations still to come. */
-  readonly #pending = new Map<number, number>();
+export class Confirmations<Peer = string> {
+  /** Position → those whose confirmation is still to come. */
+  readonly #pending = new Map<number, Set<Peer>>();
   readonly #waiters = new Set<PositionWaiter>();
   readonly #patienceMs: number;
 
@@ -157,22 +158,25 @@ export class Confirmations {
     return this.#pending.size;
   }
 
-  /** `position` was sent; `count` confirmations of it are to come. */
-  expect(position: number, count = 1) {
+  /** `position` was sent; each of `from` is to confirm it. */
+  expect(position: number, from: Iterable<Peer>) {
     // Bounded: confirmations that stopped coming (a lost connection, a peer shutting down).
     if (this.#pending.size >= MAX_UNCONFIRMED) this.forget();
-    if (count > 0) this.#pending.set(position, count);
+    const waitingFor = new Set(from);
+    if (waitingFor.size > 0) this.#pending.set(position, waitingFor);
   }
 
-  confirm(position: number) {
-    const left = this.#pending.get(position);
-    if (left === undefined) return;
-    if (left > 1) {
-      this.#pending.set(position, left - 1);
-      return;
-    }
+  /** `by` confirms `position` (once: a repeat counts for nothing). */
+  confirm(position: number, by: Peer) {
+    const waitingFor = this.#pending.get(position);
+    if (!waitingFor?.delete(by) || waitingFor.size > 0) return;
     this.#pending.delete(position);
     this.#releaseWaiters();
+  }
+
+  /** `by` will confirm nothing more (it shut down): nothing waits for it. */
+  confirmAll(by: Peer) {
+    for (const position of [...this.#pending.keys()]) this.confirm(position, by);
   }
 
   /** A waiter is done once nothing at or below its position is still unconfirmed. */
@@ -185,20 +189,20 @@ export class Confirmations {
   /**
    * Resolves once everything expected so far is confirmed, or patience ran out: then what was waited
    * for counts as confirmed, so that a confirmation that will never come (a peer that died) holds up
-   * one wait, not every later one.
+   * one wait, not every later one. Answers who did not confirm in time.
    */
-  async settled(): Promise<void> {
-    if (this.#pending.size === 0) return;
+  async settled(): Promise<Set<Peer>> {
+    const silent = new Set<Peer>();
+    if (this.#pending.size === 0) return silent;
     const upTo = Math.max(...this.#pending.keys());
     await waitInSet(this.#waiters, upTo, this.#patienceMs);
-    let dropped = false;
-    for (const pending of this.#pending.keys()) {
-      if (pending <= upTo) {
-        this.#pending.delete(pending);
-        dropped = true;
-      }
+    for (const [position, waitingFor] of this.#pending) {
+      if (position > upTo) continue;
+      for (const peer of waitingFor) silent.add(peer);
+      this.#pending.delete(position);
     }
-    if (dropped) this.#releaseWaiters();
+    if (silent.size > 0) this.#releaseWaiters();
+    return silent;
   }
 
   /** Confirmations that will never come: nobody waits for them. */

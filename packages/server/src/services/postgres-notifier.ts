@@ -18,8 +18,6 @@ const ECHO_PATIENCE_MS = 1_000;
 /** How long `settled` waits for the other processes to confirm an ended session (one that died must not hold anyone up for good). */
 const CONFIRM_PATIENCE_MS = 1_000;
 
-/** Bound on the changes waiting for confirmations (each is dropped by the `settled` that follows its publish). */
-const MAX_AWAITED = 10_000;
 /** How long closing waits to say goodbye to the others. */
 const BYE_PATIENCE_MS = 500;
 
@@ -47,7 +45,7 @@ export class PostgresNotifier extends LocalNotifier {
    * others have handled it).
    */
   readonly #unechoed = new Confirmations(ECHO_PATIENCE_MS);
-  /** This notifier's name on the channel: the others confirm to it. */
+  /** This notifier's name on the channel: the others confirm to it (and its own notice, coming back, to itself). */
   readonly #id = randomUUID();
   /** The other processes (or threads) listening on the database, known from their greeting or their changes. */
   readonly #peers = new Set<string>();
@@ -57,8 +55,6 @@ export class PostgresNotifier extends LocalNotifier {
    * connection, in its own time, and a peer that has not yet would still accept the ended token.
    */
   readonly #unheard = new Confirmations(CONFIRM_PATIENCE_MS);
-  /** For each of those changes, the peers whose confirmation is still to come. */
-  readonly #awaitingFrom = new Map<number, Set<string>>();
 
   constructor(url: string, onError: (err: Error) => void = () => {}) {
     super();
@@ -132,11 +128,11 @@ export class PostgresNotifier extends LocalNotifier {
         if ('bye' in parsed) {
           // A peer shutting down: nothing more to wait for from it.
           this.#peers.delete(parsed.bye);
-          for (const position of [...this.#awaitingFrom.keys()]) this.#confirmed(position, parsed.bye);
+          this.#unheard.confirmAll(parsed.bye);
           return;
         }
         if ('heard' in parsed) {
-          if (parsed.to === this.#id) this.#confirmed(parsed.heard, parsed.by);
+          if (parsed.to === this.#id) this.#unheard.confirm(parsed.heard, parsed.by);
           return;
         }
         const from = parsed.i !== undefined && parsed.i !== this.#id ? parsed.i : undefined;
@@ -148,7 +144,8 @@ export class PostgresNotifier extends LocalNotifier {
         } else {
           this.deliver({ first: parsed.f, position: parsed.p, rooms: parsed.r ?? [], users: parsed.u ?? [], marks: parsed.m });
         }
-        this.#unechoed.confirm(parsed.p);
+        // Our own notice, back: it is queued for every listener.
+        if (from === undefined) this.#unechoed.confirm(parsed.p, this.#id);
         // Delivered, so this process's caches have dropped the ended sessions: tell their writer.
         if (from !== undefined && (parsed.all || parsed.m?.sessions)) this.#send({ heard: parsed.p, by: this.#id, to: from });
       } catch (err) {
@@ -159,7 +156,7 @@ export class PostgresNotifier extends LocalNotifier {
       // Notices may be lost from here on: caches stop serving until the reset after reconnecting.
       this.#live = false;
       this.#unechoed.forget();
-      this.#forgetUnheard();
+      this.#unheard.forget();
       this.#onError(err);
       void this.#reconnect();
     });
@@ -194,16 +191,12 @@ export class PostgresNotifier extends LocalNotifier {
     let notice: ChangeNotice = { i: this.#id, f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks };
     let payload = JSON.stringify(notice);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify((notice = { i: this.#id, f: change.first, p: change.position, all: true }));
-    this.#unechoed.expect(change.position);
+    this.#unechoed.expect(change.position, [this.#id]);
     // Only ended sessions are waited for (`settled`); a notice too big to describe is confirmed too,
     // as it drops every cache.
-    if (change.marks?.sessions && this.#peers.size > 0) {
-      if (this.#awaitingFrom.size >= MAX_AWAITED) this.#forgetUnheard();
-      this.#awaitingFrom.set(change.position, new Set(this.#peers));
-      this.#unheard.expect(change.position, this.#peers.size);
-    }
+    if (change.marks?.sessions) this.#unheard.expect(change.position, this.#peers);
     this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: Error) => {
-      this.#unechoed.confirm(change.position);
+      this.#unechoed.confirm(change.position, this.#id);
       this.#onError(err);
     });
   }
@@ -213,31 +206,12 @@ export class PostgresNotifier extends LocalNotifier {
     this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(notice)]).catch((err: Error) => this.#onError(err));
   }
 
-  /** `peer` has handled the change at `position` (or is gone): counted once per peer. */
-  #confirmed(position: number, peer: string) {
-    const waitingFor = this.#awaitingFrom.get(position);
-    if (!waitingFor?.delete(peer)) return;
-    if (waitingFor.size === 0) this.#awaitingFrom.delete(position);
-    this.#unheard.confirm(position);
-  }
-
-  #forgetUnheard() {
-    this.#awaitingFrom.clear();
-    this.#unheard.forget();
-  }
-
   override async settled(): Promise<void> {
     if (!this.live) return;
-    let upTo = 0;
-    for (const position of this.#awaitingFrom.keys()) upTo = Math.max(upTo, position);
-    await Promise.all([this.#unechoed.settled(), this.#unheard.settled()]);
+    const [, silent] = await Promise.all([this.#unechoed.settled(), this.#unheard.settled()]);
     // A peer that has not confirmed within the patience is gone (or too slow to wait for): later
     // logouts do not wait for it. It counts again once it greets or publishes a change.
-    for (const [position, waitingFor] of this.#awaitingFrom) {
-      if (position > upTo) continue;
-      for (const peer of waitingFor) this.#peers.delete(peer);
-      this.#awaitingFrom.delete(position);
-    }
+    for (const peer of silent) this.#peers.delete(peer);
   }
 
   override async close() {
@@ -249,7 +223,7 @@ export class PostgresNotifier extends LocalNotifier {
     }
     this.#closed = true;
     this.#unechoed.forget();
-    this.#forgetUnheard();
+    this.#unheard.forget();
     clearInterval(this.#watchdog);
     await super.close();
     await this.#listener?.end().catch(() => {});

@@ -51,7 +51,7 @@ export class ThreadNotifier extends LocalNotifier {
   /** The other threads that have said hello (only they are waited for). */
   readonly #peers = new Set<number>();
   /** The positions this thread published, until every other thread has confirmed hearing them. */
-  readonly #unconfirmed = new Confirmations(CONFIRM_PATIENCE_MS);
+  readonly #unconfirmed = new Confirmations<number>(CONFIRM_PATIENCE_MS);
   #closed = false;
 
   constructor(channel: ThreadChannel) {
@@ -81,12 +81,12 @@ export class ThreadNotifier extends LocalNotifier {
   override publish(change: StreamChange, events?: CommittedEvents): void {
     this.#raiseCommitted(change.position);
     this.deliver(change);
-    this.#unconfirmed.expect(change.position, this.#peers.size);
+    this.#unconfirmed.expect(change.position, this.#peers);
     this.#channel.postMessage({ kind: 'change', from: threadId, change, events } satisfies Message);
   }
 
-  override settled(): Promise<void> {
-    return this.#closed ? Promise.resolve() : this.#unconfirmed.settled();
+  override async settled(): Promise<void> {
+    if (!this.#closed) await this.#unconfirmed.settled();
   }
 
   #hear(message: Message) {
@@ -110,7 +110,7 @@ export class ThreadNotifier extends LocalNotifier {
         return;
       }
       case 'heard':
-        if (message.to === threadId) this.#unconfirmed.confirm(message.position);
+        if (message.to === threadId) this.#unconfirmed.confirm(message.position, message.from);
         return;
     }
   }
