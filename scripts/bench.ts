@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { KeepAliveConnection } from './bench-http.ts';
 import { benchServerEnv, call, createBenchDatabase, freePort, inBatches, rssMiB, untilListening } from './bench-support.ts';
+import { defaults } from '../packages/server/src/config/config.ts';
 
 
 const args = process.argv.slice(2);
@@ -32,6 +33,12 @@ const cpuProfile = args.includes('--cpu-prof') || args.includes('--alloc-prof');
 const allocationProfile = args.includes('--alloc-prof');
 /** BENCH_SERVER_FLAGS: extra Node flags for the server (e.g. "--trace-gc" with BENCH_SERVER_STDOUT=file). */
 const serverFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+/**
+ * BENCH_FLOOR=http|fastify: the scenario runs against bench-floor-server.ts, a stand-in that answers
+ * from memory with nothing behind it, instead of Caduceus: what Node (and Fastify) alone cost here.
+ */
+const floor = process.env.BENCH_FLOOR || undefined;
+if (floor !== undefined && floor !== 'http' && floor !== 'fastify') throw new Error('BENCH_FLOOR is http or fastify');
 const selected = args.filter((a, i) => !a.startsWith('--') && (pgIndex < 0 || i !== pgIndex + 1));
 const scenarios = selected.length > 0 ? selected : ['serial', 'fanout', 'initial-sync'];
 const PASSWORD = 'benchmark password 123';
@@ -81,8 +88,13 @@ function inspectorSession(wsUrl: string) {
 async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caduceus-bench-'));
   const port = await freePort();
-  const database = pgAdminUrl ? await createBenchDatabase(pgAdminUrl) : undefined;
-  const child = spawn(process.execPath, [...(cpuProfile ? ['--inspect=127.0.0.1:0'] : []), ...serverFlags, join(root, 'packages/server/src/main.ts')], {
+  const database = pgAdminUrl && !floor ? await createBenchDatabase(pgAdminUrl) : undefined;
+  // The stand-in gets the young generation Caduceus gives itself (young-generation.ts).
+  const semiSpaceMb = Number(process.env.CADUCEUS_GC_SEMI_SPACE_MB ?? defaults.gc_semi_space_mb);
+  const program = floor
+    ? [...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []), join(root, 'scripts/bench-floor-server.ts')]
+    : [join(root, 'packages/server/src/main.ts')];
+  const child = spawn(process.execPath, [...(cpuProfile ? ['--inspect=127.0.0.1:0'] : []), ...serverFlags, ...program], {
     env: { ...benchServerEnv(port, dataDir, database?.url), CADUCEUS_PASSWORD_MIN_LENGTH: '8' },
     stdio: ['ignore', 'pipe', cpuProfile ? 'pipe' : 'inherit'],
   });
@@ -433,8 +445,8 @@ async function initialSync(server: Server) {
   return result;
 }
 
-const engine = pgAdminUrl ? 'PostgreSQL' : 'SQLite';
-console.log(`Caduceus benchmark on ${engine}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+const engine = floor ? `a stand-in with nothing behind it, ${floor === 'http' ? 'node:http' : 'Fastify'}` : pgAdminUrl ? 'PostgreSQL' : 'SQLite';
+console.log(`${floor ? 'Floor' : 'Caduceus'} benchmark on ${engine}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
 for (const scenario of scenarios) {
   const run = { serial, fanout, 'initial-sync': initialSync }[scenario];
   if (!run) {

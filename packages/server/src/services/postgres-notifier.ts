@@ -195,7 +195,7 @@ export class PostgresNotifier extends LocalNotifier {
     // Only ended sessions are waited for (`settled`); a notice too big to describe is confirmed too,
     // as it drops every cache.
     if (change.marks?.sessions) this.#unheard.expect(change.position, this.#peers);
-    this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: Error) => {
+    this.#notify(payload).catch((err: Error) => {
       this.#unechoed.confirm(change.position, this.#id);
       this.#onError(err);
     });
@@ -203,7 +203,11 @@ export class PostgresNotifier extends LocalNotifier {
 
   /** A greeting or a confirmation (changes go through `publish`). */
   #send(notice: Notice) {
-    this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(notice)]).catch((err: Error) => this.#onError(err));
+    this.#notify(JSON.stringify(notice)).catch((err: Error) => this.#onError(err));
+  }
+
+  async #notify(payload: string): Promise<void> {
+    await this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
   }
 
   override async settled(): Promise<void> {
@@ -217,7 +221,7 @@ export class PostgresNotifier extends LocalNotifier {
   override async close() {
     // Tell the others not to wait for this process any more (a crash says nothing: see `settled`).
     if (this.#live) {
-      const bye = this.#publisher.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ bye: this.#id } satisfies Notice)]).catch(() => {});
+      const bye = this.#notify(JSON.stringify({ bye: this.#id } satisfies Notice)).catch(() => {});
       // A database that does not answer must not hold the shutdown up.
       await Promise.race([bye, new Promise((resolve) => setTimeout(resolve, BYE_PATIENCE_MS).unref())]);
     }
