@@ -40,7 +40,9 @@ const serverFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boo
 const floor = process.env.BENCH_FLOOR || undefined;
 if (floor !== undefined && floor !== 'http' && floor !== 'fastify') throw new Error('BENCH_FLOOR is http or fastify');
 const selected = args.filter((a, i) => !a.startsWith('--') && (pgIndex < 0 || i !== pgIndex + 1));
-const scenarios = selected.length > 0 ? selected : ['serial', 'fanout', 'initial-sync'];
+const scenarios = selected.length > 0 ? selected : floor ? ['fanout'] : ['serial', 'fanout', 'initial-sync'];
+// The stand-in answers only what the fan-out asks.
+if (floor && scenarios.some((s) => s !== 'fanout')) throw new Error('BENCH_FLOOR measures the fanout scenario only');
 const PASSWORD = 'benchmark password 123';
 const root = join(import.meta.dirname, '..');
 
@@ -221,9 +223,9 @@ async function serial(server: Server) {
   // the server's and the network's; BENCH_SERIAL_CLIENT=fetch measures through fetch instead, whose
   // own machinery adds 0.3–1.3 ms to each measured send here (docs/benchmarks.md, pass ten).
   const viaFetch = process.env.BENCH_SERIAL_CLIENT === 'fetch';
-  const connection = new KeepAliveConnection(server.url);
+  const connection = viaFetch ? undefined : new KeepAliveConnection(server.url);
   const send = async (path: string, token: string, content: unknown) => {
-    if (viaFetch) return void (await call(server.url, 'PUT', path, token, content));
+    if (!connection) return void (await call(server.url, 'PUT', path, token, content));
     const { status, body } = await connection.put(path, token, content);
     if (status !== 200) throw new Error(`PUT ${path}: ${status} ${body.slice(0, 200)}`);
   };
@@ -236,7 +238,7 @@ async function serial(server: Server) {
     times.push(performance.now() - t0);
   }
   const total = performance.now() - started;
-  connection.close();
+  connection?.close();
   await server.stopProfile('bench-serial.cpuprofile');
   times.sort((a, b) => a - b);
   return {

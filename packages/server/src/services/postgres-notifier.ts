@@ -188,9 +188,8 @@ export class PostgresNotifier extends LocalNotifier {
 
   override publish(change: StreamChange): void {
     this.deliver(change);
-    let notice: ChangeNotice = { i: this.#id, f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks };
-    let payload = JSON.stringify(notice);
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify((notice = { i: this.#id, f: change.first, p: change.position, all: true }));
+    let payload = JSON.stringify({ i: this.#id, f: change.first, p: change.position, r: change.rooms, u: change.users, m: change.marks } satisfies ChangeNotice);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ i: this.#id, f: change.first, p: change.position, all: true } satisfies ChangeNotice);
     this.#unechoed.expect(change.position, [this.#id]);
     // Only ended sessions are waited for (`settled`); a notice too big to describe is confirmed too,
     // as it drops every cache.
